@@ -1,0 +1,222 @@
+"""Refused preflights, aggregated in memory and written in the background.
+
+The request thread only counts into a bounded dictionary; a daemon thread per process writes
+the counts every ``PREFLIGHT_AUDIT_FLUSH_INTERVAL`` seconds, one upsert per distinct refusal.
+So a flood of refusals costs the requests a dictionary update, the database a bounded number
+of rows, and nothing is lost when the database is briefly away: the counts wait in memory.
+When the buffer or the table is full, new distinct refusals are folded into one overflow entry
+per reason, so every refusal is still counted.
+"""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import DatabaseError, IntegrityError, connections, transaction
+from django.db.models import F
+from django.db.models.functions import Greatest
+from django.utils import timezone
+
+from . import conf
+from .engine.decision import Decision, RequestFacts
+
+logger = logging.getLogger("django_preflight")
+
+OVERFLOW = "(overflow)"
+Key = tuple[str, str, str, str, str, str, int | None, bool]
+
+
+@dataclass(slots=True)
+class Tally:
+    """How often one distinct refusal happened since the last write."""
+
+    count: int
+    first_seen: datetime
+    last_seen: datetime
+
+
+def _clip(value: str | None, limit: int) -> str:
+    text = value or ""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def fingerprint(key: Key) -> str:
+    """A fixed-length identity for one distinct refusal, unique in the table."""
+    origin, path, method, headers, reason, detail, _, overflow = key
+    parts = ("overflow" if overflow else "refusal", origin, path, method, headers, reason, detail)
+    return hashlib.sha256("\x00".join(parts).encode()).hexdigest()
+
+
+def _overflow_key(key: Key) -> Key:
+    reason = key[4]
+    return (OVERFLOW, OVERFLOW, "", "", reason, "", None, True)
+
+
+class AuditBuffer:
+    """The process's pending refusals; thread-safe."""
+
+    def __init__(self) -> None:
+        self._pending: dict[Key, Tally] = {}
+        self._lock = threading.Lock()
+        self._flusher: threading.Thread | None = None
+        self.folded = 0
+
+    def record(self, decision: Decision, facts: RequestFacts) -> None:
+        """Count one refused preflight; memory only."""
+        settings = conf.get()
+        if not settings.AUDIT_ENABLED:
+            return
+        limit = settings.AUDIT_MAX_VALUE_LENGTH
+        key: Key = (
+            _clip(facts.origin, min(limit, 300)),
+            _clip(facts.path, min(limit, 500)),
+            _clip(facts.request_method, min(limit, 64)),
+            _clip(facts.request_headers, min(limit, 500)),
+            decision.reason.value,
+            _clip(decision.detail, min(limit, 100)),
+            decision.policy.id if decision.policy is not None else None,
+            False,
+        )
+        now = timezone.now()
+        with self._lock:
+            self._add(key, Tally(1, now, now), settings.AUDIT_BUFFER_SIZE)
+        self._ensure_flusher(settings.AUDIT_FLUSH_INTERVAL)
+
+    def _add(self, key: Key, tally: Tally, capacity: int) -> None:
+        existing = self._pending.get(key)
+        if existing is None and len(self._pending) >= capacity and not key[7]:
+            key = _overflow_key(key)
+            self.folded += tally.count
+            existing = self._pending.get(key)
+        if existing is None:
+            self._pending[key] = tally
+        else:
+            existing.count += tally.count
+            existing.first_seen = min(existing.first_seen, tally.first_seen)
+            existing.last_seen = max(existing.last_seen, tally.last_seen)
+
+    @property
+    def pending(self) -> int:
+        """Refusals counted but not yet written."""
+        with self._lock:
+            return sum(t.count for t in self._pending.values())
+
+    def flush(self) -> int:
+        """Write pending counts; returns how many refusals were written. Failures keep them."""
+        with self._lock:
+            batch, self._pending = self._pending, {}
+            folded, self.folded = self.folded, 0
+        if folded:
+            logger.warning(
+                "django-preflight audit buffer was full: %d refusals were counted in overflow "
+                "rows without their details",
+                folded,
+            )
+        if not batch:
+            return 0
+        try:
+            return _write(batch)
+        except DatabaseError:
+            logger.exception("django-preflight could not write the audit; keeping counts in memory")
+            capacity = conf.get().AUDIT_BUFFER_SIZE
+            with self._lock:
+                for key, tally in batch.items():
+                    self._add(key, tally, capacity)
+            return 0
+
+    def _ensure_flusher(self, interval: float) -> None:
+        if self._flusher is not None and self._flusher.is_alive():
+            return
+        with self._lock:
+            if self._flusher is not None and self._flusher.is_alive():
+                return
+            self._flusher = threading.Thread(
+                target=self._run, args=(interval,), name="django-preflight-audit", daemon=True
+            )
+            self._flusher.start()
+            atexit.register(self.flush)
+
+    def _run(self, interval: float) -> None:
+        while True:
+            time.sleep(interval)
+            try:
+                self.flush()
+            finally:
+                connections.close_all()
+
+
+def _write(batch: dict[Key, Tally]) -> int:
+    """Upsert each entry and drop it from ``batch`` once written, so a failure midway
+    leaves exactly the unwritten counts behind."""
+    from .models import CorsPolicy, RejectedPreflight
+
+    max_rows = conf.get().AUDIT_MAX_ROWS
+    rows = RejectedPreflight.objects.count()
+    policy_ids = {key[6] for key in batch if key[6] is not None}
+    existing = set(CorsPolicy.objects.filter(id__in=policy_ids).values_list("id", flat=True))
+    written = 0
+    for key, tally in list(batch.items()):
+        row_key = key if key[6] is None or key[6] in existing else (*key[:6], None, key[7])
+        if _upsert(row_key, tally, table_full=rows >= max_rows):
+            rows += 1
+        del batch[key]
+        written += tally.count
+    return written
+
+
+def _upsert(key: Key, tally: Tally, *, table_full: bool) -> bool:
+    """Add the tally to its row, creating the row if needed; True when a row was created."""
+    if _increment(key, tally):
+        return False
+    if table_full and not key[7]:
+        key = _overflow_key(key)
+        if _increment(key, tally):
+            return False
+    try:
+        _create(key, tally)
+    except IntegrityError:
+        # Another process inserted the same refusal between our update and our insert.
+        if not _increment(key, tally):
+            raise
+        return False
+    return True
+
+
+def _create(key: Key, tally: Tally) -> None:
+    from .models import RejectedPreflight
+
+    origin, path, method, headers, reason, detail, policy_id, overflow = key
+    with transaction.atomic():
+        RejectedPreflight.objects.create(
+            fingerprint=fingerprint(key),
+            origin=origin,
+            path=path,
+            request_method=method,
+            request_headers=headers,
+            reason=reason,
+            detail=detail,
+            policy_id=policy_id,
+            is_overflow=overflow,
+            count=tally.count,
+            first_seen=tally.first_seen,
+            last_seen=tally.last_seen,
+        )
+
+
+def _increment(key: Key, tally: Tally) -> bool:
+    from .models import RejectedPreflight
+
+    updated = RejectedPreflight.objects.filter(fingerprint=fingerprint(key)).update(
+        count=F("count") + tally.count,
+        last_seen=Greatest(F("last_seen"), tally.last_seen),
+    )
+    return updated > 0
+
+
+buffer = AuditBuffer()

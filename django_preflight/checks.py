@@ -1,0 +1,121 @@
+"""System checks: the middleware's place in MIDDLEWARE, and every setting's value."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.conf import settings
+from django.core import checks
+
+from . import conf
+
+MIDDLEWARE_PATH = "django_preflight.middleware.PreflightMiddleware"
+MUST_COME_AFTER = (
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+)
+
+
+def check_middleware(**kwargs: Any) -> list[checks.CheckMessage]:
+    """The middleware must be installed, above everything that could answer a preflight."""
+    middleware: Sequence[str] = getattr(settings, "MIDDLEWARE", None) or ()
+    if MIDDLEWARE_PATH not in middleware:
+        return [
+            checks.Error(
+                f"{MIDDLEWARE_PATH} is not in MIDDLEWARE, so no CORS header is ever sent.",
+                hint="Add it as the first entry of MIDDLEWARE.",
+                id="django_preflight.E001",
+            )
+        ]
+    position = list(middleware).index(MIDDLEWARE_PATH)
+    above = [name for name in middleware[:position] if name in MUST_COME_AFTER]
+    return [
+        checks.Error(
+            f"{MIDDLEWARE_PATH} comes after {name}, which can answer or redirect a preflight "
+            "before CORS headers are added.",
+            hint=f"Move {MIDDLEWARE_PATH} above {name}; the first entry of MIDDLEWARE is best.",
+            id="django_preflight.E002",
+        )
+        for name in above
+    ]
+
+
+def _positive_number(value: object, *, allow_zero: bool = False) -> bool:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return value >= 0 if allow_zero else value > 0
+
+
+def _header_name(value: object) -> bool:
+    from .engine.tokens import is_token
+
+    return value is None or (isinstance(value, str) and is_token(value))
+
+
+_RULES: dict[str, tuple[Any, str]] = {
+    "CACHE_ALIAS": (lambda v: isinstance(v, str) and v in settings.CACHES, "a key of CACHES"),
+    "CACHE_KEY": (lambda v: isinstance(v, str) and 0 < len(v) <= 200, "a non-empty string"),
+    "REFRESH_INTERVAL": (lambda v: _positive_number(v, allow_zero=True), "seconds, 0 or more"),
+    "REFUSED_STATUS": (
+        lambda v: isinstance(v, int) and not isinstance(v, bool) and 200 <= v <= 599,
+        "an HTTP status code",
+    ),
+    "REASON_HEADER": (_header_name, "None or an HTTP header name"),
+    "MAX_REQUESTED_HEADERS": (
+        lambda v: isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 1000,
+        "a whole number from 1 to 1000",
+    ),
+    "AUDIT_ENABLED": (lambda v: isinstance(v, bool), "True or False"),
+    "AUDIT_MAX_ROWS": (lambda v: isinstance(v, int) and _positive_number(v), "a positive integer"),
+    "AUDIT_MAX_VALUE_LENGTH": (
+        lambda v: isinstance(v, int) and not isinstance(v, bool) and 16 <= v <= 500,
+        "a whole number from 16 to 500",
+    ),
+    "AUDIT_BUFFER_SIZE": (
+        lambda v: isinstance(v, int) and _positive_number(v),
+        "a positive integer",
+    ),
+    "AUDIT_FLUSH_INTERVAL": (lambda v: _positive_number(v), "seconds, more than 0"),
+    "AUDIT_RETENTION_DAYS": (
+        lambda v: isinstance(v, int) and _positive_number(v),
+        "a positive number of days",
+    ),
+}
+
+
+def check_settings(**kwargs: Any) -> list[checks.CheckMessage]:
+    """Every PREFLIGHT_* setting has a value of the documented type and range."""
+    errors: list[checks.CheckMessage] = []
+    known = set(conf.SETTING_NAMES)
+    for name in dir(settings):
+        if name.startswith(conf.PREFIX) and name not in known:
+            errors.append(
+                checks.Error(
+                    f"{name} is not a django-preflight setting.",
+                    hint="Check its spelling against the settings reference.",
+                    id="django_preflight.E004",
+                )
+            )
+    current = conf.get()
+    for field, (valid, expected) in _RULES.items():
+        value = getattr(current, field)
+        if not valid(value):
+            errors.append(
+                checks.Error(
+                    f"{conf.PREFIX}{field} is {value!r}; it must be {expected}.",
+                    id="django_preflight.E003",
+                )
+            )
+    return errors
+
+
+def register() -> None:
+    """Called from the app config."""
+    checks.register(check_middleware)
+    checks.register(check_settings)

@@ -1,0 +1,137 @@
+"""The decision: from one request's CORS facts and a snapshot to an outcome and exact headers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from .policy import CompiledPolicy, Header, PolicySet
+from .tokens import is_token, parse_requested_headers
+
+DEFAULT_MAX_REQUESTED_HEADERS = 64
+PREFLIGHT_VARY = ("Origin", "Access-Control-Request-Method", "Access-Control-Request-Headers")
+ACTUAL_VARY = ("Origin",)
+
+
+class Outcome(str, Enum):
+    """What the middleware must do with the request."""
+
+    NOT_CORS = "not_cors"
+    PREFLIGHT_ALLOWED = "preflight_allowed"
+    PREFLIGHT_REFUSED = "preflight_refused"
+    ACTUAL_ALLOWED = "actual_allowed"
+    ACTUAL_REFUSED = "actual_refused"
+
+
+class Reason(str, Enum):
+    """Why; the refusal reasons are the ones recorded in the audit."""
+
+    ALLOWED = "allowed"
+    NO_ORIGIN = "no_origin"
+    NO_POLICY = "no_policy_for_path"
+    ORIGIN_NOT_ALLOWED = "origin_not_allowed"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    HEADER_NOT_ALLOWED = "header_not_allowed"
+    MALFORMED_REQUEST = "malformed_request"
+    PRIVATE_NETWORK_NOT_ALLOWED = "private_network_not_allowed"
+
+
+@dataclass(frozen=True, slots=True)
+class RequestFacts:
+    """The parts of an HTTP request that CORS depends on, as plain strings."""
+
+    method: str
+    path: str
+    origin: str | None = None
+    request_method: str | None = None
+    request_headers: str | None = None
+    request_private_network: bool = False
+
+    @property
+    def is_preflight(self) -> bool:
+        """OPTIONS with both Origin and Access-Control-Request-Method; any other OPTIONS is not."""
+        return (
+            self.method == "OPTIONS" and self.origin is not None and self.request_method is not None
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The engine's answer. ``detail`` names the method or header that was refused."""
+
+    outcome: Outcome
+    reason: Reason
+    policy: CompiledPolicy | None = None
+    headers: tuple[Header, ...] = ()
+    vary: tuple[str, ...] = ()
+    detail: str = ""
+
+    @property
+    def refused(self) -> bool:
+        """True when a preflight was refused: the case the audit records."""
+        return self.outcome is Outcome.PREFLIGHT_REFUSED
+
+
+_NOT_CORS = Decision(Outcome.NOT_CORS, Reason.NO_ORIGIN)
+_NOT_COVERED_ACTUAL = Decision(Outcome.ACTUAL_REFUSED, Reason.NO_POLICY)
+_NOT_COVERED_PREFLIGHT = Decision(Outcome.PREFLIGHT_REFUSED, Reason.NO_POLICY, vary=PREFLIGHT_VARY)
+_COVERED_NO_ORIGIN = Decision(Outcome.NOT_CORS, Reason.NO_ORIGIN, vary=ACTUAL_VARY)
+
+
+def decide(
+    policies: PolicySet,
+    facts: RequestFacts,
+    max_requested_headers: int = DEFAULT_MAX_REQUESTED_HEADERS,
+) -> Decision:
+    """Decide one request. Pure: the same snapshot and facts always give the same decision."""
+    tier = policies.tier_for(facts.path)
+    if facts.is_preflight:
+        if tier is None:
+            return _NOT_COVERED_PREFLIGHT
+        return _decide_preflight(
+            tier.origins.match(facts.origin or ""), tier.policies, facts, max_requested_headers
+        )
+    if facts.origin is None:
+        return _NOT_CORS if tier is None else _COVERED_NO_ORIGIN
+    if tier is None:
+        return _NOT_COVERED_ACTUAL
+    found = tier.origins.match(facts.origin)
+    if found is None:
+        return Decision(
+            Outcome.ACTUAL_REFUSED, Reason.ORIGIN_NOT_ALLOWED, tier.policies[0], vary=ACTUAL_VARY
+        )
+    policy, allow_origin = found
+    headers = (("Access-Control-Allow-Origin", allow_origin), *policy.actual_headers)
+    return Decision(Outcome.ACTUAL_ALLOWED, Reason.ALLOWED, policy, headers, ACTUAL_VARY)
+
+
+def _decide_preflight(
+    found: tuple[CompiledPolicy, str] | None,
+    tier_policies: tuple[CompiledPolicy, ...],
+    facts: RequestFacts,
+    max_requested_headers: int,
+) -> Decision:
+    if found is None:
+        return _refuse(Reason.ORIGIN_NOT_ALLOWED, tier_policies[0] if tier_policies else None)
+    policy, allow_origin = found
+    method = facts.request_method or ""
+    if not is_token(method):
+        return _refuse(Reason.MALFORMED_REQUEST, policy, "Access-Control-Request-Method")
+    if method not in policy.methods and not policy.any_method:
+        return _refuse(Reason.METHOD_NOT_ALLOWED, policy, method)
+    requested = parse_requested_headers(facts.request_headers or "", max_requested_headers)
+    if requested is None:
+        return _refuse(Reason.MALFORMED_REQUEST, policy, "Access-Control-Request-Headers")
+    for name in requested:
+        if not policy.allows_header(name):
+            return _refuse(Reason.HEADER_NOT_ALLOWED, policy, name)
+    headers = (("Access-Control-Allow-Origin", allow_origin), *policy.preflight_headers)
+    if facts.request_private_network:
+        if not policy.allow_private_network:
+            return _refuse(Reason.PRIVATE_NETWORK_NOT_ALLOWED, policy)
+        headers = (*headers, ("Access-Control-Allow-Private-Network", "true"))
+    return Decision(Outcome.PREFLIGHT_ALLOWED, Reason.ALLOWED, policy, headers, PREFLIGHT_VARY)
+
+
+def _refuse(reason: Reason, policy: CompiledPolicy | None, detail: str = "") -> Decision:
+    return Decision(Outcome.PREFLIGHT_REFUSED, reason, policy, vary=PREFLIGHT_VARY, detail=detail)

@@ -1,0 +1,179 @@
+"""Origin values: strict parsing of what browsers send, normalisation of what staff type.
+
+Browsers send an origin already serialised (lower-case scheme and host, punycode, no default
+port), so the request side only has to *recognise* that form; anything else is refused rather
+than repaired. The configuration side is forgiving in what it accepts from a person and stores
+the one canonical form, so that matching a request is a plain dictionary lookup.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+
+DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
+MAX_ORIGIN_LENGTH = 300
+MAX_REGEX_LENGTH = 500
+
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_HOSTNAME = rf"{_LABEL}(?:\.{_LABEL})*"
+_IPV6 = r"\[[0-9a-f:.]+\]"
+_SERIALISED = re.compile(
+    rf"(?P<scheme>[a-z][a-z0-9+.\-]{{0,31}})://(?P<host>{_HOSTNAME}|{_IPV6})"
+    r"(?::(?P<port>[1-9][0-9]{0,4}))?"
+)
+_SCHEME = re.compile(r"[a-z][a-z0-9+.\-]{0,31}")
+
+
+class OriginError(ValueError):
+    """A configured origin pattern that cannot be accepted; the message is for a person."""
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """A serialised origin split into its parts; ``port`` is None for the scheme's default."""
+
+    scheme: str
+    host: str
+    port: int | None
+
+    def serialise(self) -> str:
+        port = "" if self.port is None else f":{self.port}"
+        return f"{self.scheme}://{self.host}{port}"
+
+
+def parse_request_origin(value: str) -> Origin | None:
+    """Recognise an origin exactly as a browser serialises it, or return None.
+
+    None covers 'null', upper case, default ports spelled out, paths, whitespace and every
+    other deviation: such values are never matched against wildcard or regex patterns.
+    """
+    if len(value) > MAX_ORIGIN_LENGTH:
+        return None
+    match = _SERIALISED.fullmatch(value)
+    if match is None:
+        return None
+    scheme, host, port_text = match.group("scheme", "host", "port")
+    port = int(port_text) if port_text else None
+    if port is not None and (port > 65535 or DEFAULT_PORTS.get(scheme) == port):
+        return None
+    if host.startswith("[") and not _is_ipv6(host[1:-1]):
+        return None
+    return Origin(scheme, host, port)
+
+
+def normalise_origin(text: str) -> str:
+    """Turn an origin typed by a person into its serialised form, or explain the problem."""
+    return _split_configured(text, allow_wildcard=False).serialise()
+
+
+def normalise_subdomain_pattern(text: str) -> Origin:
+    """Parse ``scheme://*.example.com[:port]``; the returned host is the parent domain."""
+    if "://*." not in text.strip():
+        raise OriginError(
+            "A subdomain pattern looks like https://*.example.com: scheme, '://*.', then a domain."
+        )
+    origin = _split_configured(text, allow_wildcard=True)
+    if "." not in origin.host or origin.host.startswith("["):
+        raise OriginError(
+            "A subdomain pattern needs a registrable domain such as example.com after '*.'."
+        )
+    return origin
+
+
+def _split_configured(text: str, *, allow_wildcard: bool) -> Origin:
+    value = text.strip()
+    if not value:
+        raise OriginError("Enter an origin such as https://app.example.com.")
+    if len(value) > MAX_ORIGIN_LENGTH:
+        raise OriginError(f"An origin is at most {MAX_ORIGIN_LENGTH} characters long.")
+    if value.lower() == "null":
+        raise OriginError(
+            "The 'null' origin can be sent by any sandboxed page; allow it only with the "
+            "separate 'null origin' kind."
+        )
+    if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
+        raise OriginError("An origin cannot contain spaces or control characters.")
+    scheme, sep, rest = value.partition("://")
+    if not sep:
+        raise OriginError("An origin starts with a scheme, such as https://app.example.com.")
+    scheme = scheme.lower()
+    if not _SCHEME.fullmatch(scheme):
+        raise OriginError(f"'{scheme}' is not a valid URL scheme.")
+    if rest.endswith("/") and "/" not in rest[:-1]:
+        rest = rest[:-1]
+    for mark, what in (("/", "a path"), ("?", "a query"), ("#", "a fragment"), ("@", "userinfo")):
+        if mark in rest:
+            raise OriginError(
+                f"An origin is only scheme, host and port; remove {what} ('{mark}...')."
+            )
+    host, port = _split_port(rest)
+    if allow_wildcard:
+        if not host.startswith("*."):
+            raise OriginError("A subdomain pattern starts with '*.' right after '://'.")
+        host = host[2:]
+    host = _normalise_host(host)
+    if port is not None and DEFAULT_PORTS.get(scheme) == port:
+        port = None
+    return Origin(scheme, host, port)
+
+
+def _split_port(rest: str) -> tuple[str, int | None]:
+    if rest.startswith("["):
+        end = rest.find("]")
+        if end == -1:
+            raise OriginError("An IPv6 host must be closed with ']'.")
+        host, tail = rest[: end + 1], rest[end + 1 :]
+        if tail and not tail.startswith(":"):
+            raise OriginError("Only ':port' may follow an IPv6 host.")
+        port_text = tail[1:] if tail else None
+    else:
+        host, sep, port_text_raw = rest.partition(":")
+        port_text = port_text_raw if sep else None
+    if port_text is None:
+        return host, None
+    if not port_text.isascii() or not port_text.isdigit() or not 0 < int(port_text) <= 65535:
+        raise OriginError(f"'{port_text}' is not a port number between 1 and 65535.")
+    return host, int(port_text)
+
+
+def _normalise_host(host: str) -> str:
+    if not host:
+        raise OriginError("The origin has no host.")
+    if host.startswith("["):
+        inner = host[1:-1].lower()
+        if not _is_ipv6(inner):
+            raise OriginError(f"'{host}' is not a valid IPv6 address.")
+        return f"[{ipaddress.IPv6Address(inner).compressed}]"
+    if host.endswith("."):
+        raise OriginError("Remove the trailing dot: browsers send the host without it.")
+    try:
+        ascii_host = host.encode("idna").decode("ascii").lower()
+    except UnicodeError as exc:
+        raise OriginError(f"'{host}' is not a valid host name.") from exc
+    if not re.fullmatch(_HOSTNAME, ascii_host):
+        raise OriginError(
+            f"'{host}' is not a valid host name: use letters, digits, hyphens and dots."
+        )
+    return ascii_host
+
+
+def _is_ipv6(text: str) -> bool:
+    try:
+        ipaddress.IPv6Address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def compile_origin_regex(pattern: str) -> re.Pattern[str]:
+    """Compile a staff-written origin regex; it is always matched whole, never searched."""
+    if not pattern.strip():
+        raise OriginError("Enter a regular expression.")
+    if len(pattern) > MAX_REGEX_LENGTH:
+        raise OriginError(f"A regular expression is at most {MAX_REGEX_LENGTH} characters long.")
+    try:
+        return re.compile(pattern)
+    except re.error as exc:
+        raise OriginError(f"This is not a valid regular expression: {exc}.") from exc

@@ -1,0 +1,41 @@
+"""A list of HTTP tokens stored as JSON and edited as one comma-separated line."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.db import models
+
+
+class TokenListFormField(forms.CharField):
+    """'GET, POST' in the form, ['GET', 'POST'] in Python; duplicates dropped, order kept."""
+
+    def prepare_value(self, value: Any) -> Any:
+        """Show a stored list as the line a person would type."""
+        if isinstance(value, list | tuple):
+            return ", ".join(str(item) for item in value)
+        return value
+
+    def to_python(self, value: Any) -> list[str]:  # type: ignore[override]
+        """Split on commas and whitespace."""
+        if isinstance(value, list | tuple):
+            items = [str(item) for item in value]
+        else:
+            text = super().to_python(value) or ""
+            items = text.replace(",", " ").split()
+        return list(dict.fromkeys(item.strip() for item in items if item.strip()))
+
+    def has_changed(self, initial: Any, data: Any) -> bool:
+        """Compare as lists, so re-spacing a line is not a change."""
+        return list(initial or []) != self.to_python(data)
+
+
+class TokenListField(models.JSONField):
+    """A JSON list of strings whose admin widget is a single text line."""
+
+    def formfield(self, **kwargs: Any) -> Any:
+        """Use the comma-separated form field instead of a JSON textarea."""
+        return models.Field.formfield(
+            self, **{"form_class": TokenListFormField, "max_length": 1000, **kwargs}
+        )

@@ -1,0 +1,111 @@
+"""PreflightMiddleware: reads the request's CORS facts, asks the engine, writes the response.
+
+Put it first in ``MIDDLEWARE``: a preflight is answered here, so sessions, authentication,
+CSRF, redirects and views never see one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import cast
+
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.utils.cache import patch_vary_headers
+
+from . import conf
+from .audit import buffer
+from .engine.decision import Decision, Outcome, RequestFacts, decide
+from .engine.policy import PolicySet
+from .store import store
+
+SyncGetResponse = Callable[[HttpRequest], HttpResponseBase]
+AsyncGetResponse = Callable[[HttpRequest], Awaitable[HttpResponseBase]]
+
+
+def request_facts(request: HttpRequest) -> RequestFacts:
+    """The CORS-relevant facts of a Django request; the path is ``path_info``, as URLs route."""
+    meta = request.META
+    return RequestFacts(
+        method=request.method or "",
+        path=request.path_info,
+        origin=meta.get("HTTP_ORIGIN"),
+        request_method=meta.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD"),
+        request_headers=meta.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS"),
+        request_private_network=(
+            meta.get("HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK", "").lower() == "true"
+        ),
+    )
+
+
+class PreflightMiddleware:
+    """Answers CORS preflights itself and adds CORS headers to real cross-origin responses."""
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: SyncGetResponse | AsyncGetResponse) -> None:
+        self.get_response = get_response
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase | Awaitable[HttpResponseBase]:
+        if self.is_async:
+            return self.__acall__(request)
+        facts = request_facts(request)
+        decision = self._decide(store.current(), facts)
+        if facts.is_preflight:
+            return self._answer_preflight(decision, facts)
+        response = cast(HttpResponseBase, self.get_response(request))
+        return add_cors_headers(response, decision)
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
+        if store.refresh_due():
+            await sync_to_async(store.refresh)()
+        facts = request_facts(request)
+        decision = self._decide(store.loaded(), facts)
+        if facts.is_preflight:
+            return self._answer_preflight(decision, facts)
+        response = await cast(Awaitable[HttpResponseBase], self.get_response(request))
+        return add_cors_headers(response, decision)
+
+    @staticmethod
+    def _decide(policies: PolicySet, facts: RequestFacts) -> Decision:
+        return decide(policies, facts, conf.get().MAX_REQUESTED_HEADERS)
+
+    @staticmethod
+    def _answer_preflight(decision: Decision, facts: RequestFacts) -> HttpResponse:
+        settings = conf.get()
+        if decision.outcome is Outcome.PREFLIGHT_ALLOWED:
+            response = HttpResponse(status=204)
+            for name, value in decision.headers:
+                response.headers[name] = value
+        else:
+            response = HttpResponse(status=settings.REFUSED_STATUS)
+            if settings.REASON_HEADER:
+                response.headers[settings.REASON_HEADER] = decision.reason.value
+            buffer.record(decision, facts)
+            # The audit aggregates refusals; a django.request warning per refused preflight
+            # would let a flood of them fill the logs.
+            response._has_been_logged = True  # type: ignore[attr-defined]
+        response.headers["Content-Length"] = "0"
+        patch_vary_headers(response, decision.vary)
+        return response
+
+
+def add_cors_headers(response: HttpResponseBase, decision: Decision) -> HttpResponseBase:
+    """Grant headers for an allowed origin, and ``Vary`` on every covered path.
+
+    A response that already carries Access-Control-Allow-Origin was answered by something
+    that took charge of CORS itself (a view or a decorator): it wins, and no CORS header is
+    added to it, so a header never appears twice or in a mix of two policies.
+    """
+    if decision.outcome is Outcome.ACTUAL_ALLOWED and (
+        "Access-Control-Allow-Origin" not in response.headers
+    ):
+        for name, value in decision.headers:
+            response.headers[name] = value
+    if decision.vary:
+        patch_vary_headers(response, decision.vary)
+    return response

@@ -1,0 +1,260 @@
+"""Policies, their allowed origins, and the audit of refused preflights."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from .engine import explain
+from .engine.decision import Reason
+from .engine.policy import (
+    ANY_WITH_CREDENTIALS,
+    MAX_AGE_BROWSER_CAP,
+    OriginKind,
+    OriginSpec,
+    PolicyError,
+    validate_header_names,
+    validate_max_age,
+    validate_methods,
+    validate_origin,
+    validate_path_prefix,
+)
+from .fields import TokenListField
+
+DEFAULT_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+DEFAULT_HEADERS = ("accept", "authorization", "content-type", "x-csrftoken", "x-requested-with")
+
+
+def default_methods() -> list[str]:
+    """New policies allow the usual REST methods."""
+    return list(DEFAULT_METHODS)
+
+
+def default_headers() -> list[str]:
+    """New policies allow the headers a JSON API client usually sends."""
+    return list(DEFAULT_HEADERS)
+
+
+class CorsPolicy(models.Model):
+    """Which origins may call which paths, and how."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    description = models.TextField(_("description"), blank=True)
+    enabled = models.BooleanField(_("enabled"), default=True)
+    path_prefix = models.CharField(
+        _("path prefix"),
+        max_length=200,
+        default="/",
+        help_text=_(
+            "Request paths this policy covers, matched segment by segment: '/api/' covers "
+            "/api and /api/..., never /apix; '/' covers everything. When several prefixes "
+            "cover a path the longest wins; policies with the same prefix share it."
+        ),
+    )
+    allow_credentials = models.BooleanField(
+        _("allow credentials"),
+        default=False,
+        help_text=_("Let browsers send cookies and HTTP authentication to these paths."),
+    )
+    allowed_methods = TokenListField(
+        _("allowed methods"),
+        default=default_methods,
+        help_text=_("Comma-separated, case-sensitive (browsers send PATCH, not patch)."),
+    )
+    allowed_headers = TokenListField(
+        _("allowed request headers"),
+        default=default_headers,
+        blank=True,
+        help_text=_(
+            "Comma-separated, case-insensitive. '*' allows any header except authorization, "
+            "and only without credentials."
+        ),
+    )
+    exposed_headers = TokenListField(
+        _("exposed response headers"),
+        default=list,
+        blank=True,
+        help_text=_("Response headers that the page's JavaScript may read."),
+    )
+    max_age = models.PositiveIntegerField(
+        _("max age"),
+        null=True,
+        blank=True,
+        default=600,
+        help_text=_(
+            "Seconds a browser may cache the preflight answer. Chromium caps it at 7200, "
+            "Firefox at 86400; left empty, browsers cache for 5 seconds."
+        ),
+    )
+    allow_private_network = models.BooleanField(
+        _("allow private network"),
+        default=False,
+        help_text=_("Answer Private Network Access preflights (a draft Chromium put on hold)."),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("CORS policy")
+        verbose_name_plural = _("CORS policies")
+        ordering = ("name",)
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        """Refuse what browsers would reject or what would be unsafe, one sentence each."""
+        errors: dict[str, str] = {}
+        checks = (
+            ("path_prefix", lambda: validate_path_prefix(self.path_prefix)),
+            (
+                "allowed_methods",
+                lambda: validate_methods(
+                    self.allowed_methods or [], credentials=self.allow_credentials
+                ),
+            ),
+            (
+                "allowed_headers",
+                lambda: validate_header_names(
+                    self.allowed_headers or [], credentials=self.allow_credentials, exposed=False
+                ),
+            ),
+            (
+                "exposed_headers",
+                lambda: validate_header_names(
+                    self.exposed_headers or [], credentials=self.allow_credentials, exposed=True
+                ),
+            ),
+            ("max_age", lambda: validate_max_age(self.max_age)),
+        )
+        for field, check in checks:
+            try:
+                check()
+            except PolicyError as exc:
+                errors[field] = str(exc)
+        if (
+            self.allow_credentials
+            and self.pk is not None
+            and self.origins.filter(kind=OriginKind.ANY.value).exists()
+        ):
+            errors["allow_credentials"] = ANY_WITH_CREDENTIALS
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def max_age_exceeds_browser_cap(self) -> bool:
+        """Chromium silently caps Max-Age; worth a warning, not an error."""
+        return self.max_age is not None and self.max_age > MAX_AGE_BROWSER_CAP
+
+
+class AllowedOrigin(models.Model):
+    """One origin pattern allowed by a policy."""
+
+    class Kind(models.TextChoices):
+        EXACT = OriginKind.EXACT.value, _("exact origin")
+        SUBDOMAIN = OriginKind.SUBDOMAIN.value, _("subdomain wildcard (https://*.example.com)")
+        REGEX = OriginKind.REGEX.value, _("regular expression (matched whole)")
+        ANY = OriginKind.ANY.value, _("any origin (never with credentials)")
+        NULL = OriginKind.NULL.value, _("'null' origin (sandboxed pages: unsafe)")
+
+    policy = models.ForeignKey(
+        CorsPolicy, on_delete=models.CASCADE, related_name="origins", verbose_name=_("policy")
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.EXACT)
+    value = models.CharField(
+        _("value"),
+        max_length=500,
+        blank=True,
+        help_text=_("Empty for 'any origin' and 'null'. Exact origins are stored normalised."),
+    )
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("allowed origin")
+        verbose_name_plural = _("allowed origins")
+        ordering = ("policy", "kind", "value")
+        constraints = (
+            models.UniqueConstraint(
+                fields=("policy", "kind", "value"), name="django_preflight_origin_unique"
+            ),
+        )
+        indexes = (models.Index(fields=("value",), name="django_preflight_origin_value"),)
+
+    def __str__(self) -> str:
+        return self.value or self.get_kind_display()
+
+    def clean(self) -> None:
+        """Normalise the value; refuse loose, malformed or unsafe patterns."""
+        credentials = self.policy.allow_credentials if self.policy_id else False
+        try:
+            spec = validate_origin(
+                OriginSpec(OriginKind(self.kind), self.value), credentials=credentials
+            )
+        except PolicyError as exc:
+            field = "kind" if self.kind == self.Kind.ANY else "value"
+            raise ValidationError({field: str(exc)}) from exc
+        self.value = spec.value
+
+
+class RejectedPreflight(models.Model):
+    """One distinct refused preflight, counted; identical refusals share a row."""
+
+    class ReasonCode(models.TextChoices):
+        NO_POLICY = Reason.NO_POLICY.value, _("no policy covers the path")
+        ORIGIN_NOT_ALLOWED = Reason.ORIGIN_NOT_ALLOWED.value, _("origin not allowed")
+        METHOD_NOT_ALLOWED = Reason.METHOD_NOT_ALLOWED.value, _("method not allowed")
+        HEADER_NOT_ALLOWED = Reason.HEADER_NOT_ALLOWED.value, _("header not allowed")
+        MALFORMED_REQUEST = Reason.MALFORMED_REQUEST.value, _("malformed preflight")
+        PRIVATE_NETWORK_NOT_ALLOWED = (
+            Reason.PRIVATE_NETWORK_NOT_ALLOWED.value,
+            _("private network not allowed"),
+        )
+
+    fingerprint = models.CharField(max_length=64, unique=True, editable=False)
+    origin = models.CharField(_("origin"), max_length=300)
+    path = models.CharField(_("path"), max_length=500)
+    request_method = models.CharField(_("requested method"), max_length=64)
+    request_headers = models.CharField(_("requested headers"), max_length=500, blank=True)
+    reason = models.CharField(_("reason"), max_length=40, choices=ReasonCode.choices)
+    detail = models.CharField(_("refused item"), max_length=100, blank=True)
+    policy = models.ForeignKey(
+        CorsPolicy,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="rejections",
+        verbose_name=_("covering policy"),
+    )
+    is_overflow = models.BooleanField(
+        _("overflow"),
+        default=False,
+        help_text=_("Counts refusals not stored one by one because the audit was full."),
+    )
+    count = models.PositiveBigIntegerField(_("count"), default=0)
+    first_seen = models.DateTimeField(_("first seen"))
+    last_seen = models.DateTimeField(_("last seen"), db_index=True)
+
+    class Meta:
+        verbose_name = _("rejected preflight")
+        verbose_name_plural = _("rejected preflights")
+        ordering = ("-last_seen",)
+
+    def __str__(self) -> str:
+        return f"{self.request_method} {self.path} from {self.origin}: {self.reason}"
+
+    @property
+    def console_message(self) -> str:
+        """What the browser's console showed the developer."""
+        return explain.console_message(self.reason)
+
+    @property
+    def cause(self) -> str:
+        """Why the server refused, in one sentence."""
+        return explain.cause(self.reason, self.detail)
+
+    @property
+    def fix(self) -> str:
+        """What to change in the admin to allow it."""
+        return explain.fix(self.reason, self.detail)

@@ -1,0 +1,89 @@
+"""System checks for the middleware's position and for every setting."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from django_preflight.checks import MIDDLEWARE_PATH, check_middleware, check_settings
+
+SESSION = "django.contrib.sessions.middleware.SessionMiddleware"
+
+
+def ids(messages: list[Any]) -> list[str]:
+    return [m.id for m in messages]
+
+
+def test_the_test_settings_pass() -> None:
+    assert check_middleware() == []
+    assert check_settings() == []
+
+
+def test_missing_middleware_is_an_error(settings: Any) -> None:
+    settings.MIDDLEWARE = [SESSION]
+    assert ids(check_middleware()) == ["django_preflight.E001"]
+
+
+@pytest.mark.parametrize(
+    "above",
+    [
+        "django.middleware.security.SecurityMiddleware",
+        SESSION,
+        "django.middleware.common.CommonMiddleware",
+        "django.middleware.csrf.CsrfViewMiddleware",
+        "django.contrib.auth.middleware.AuthenticationMiddleware",
+        "django.contrib.auth.middleware.LoginRequiredMiddleware",
+        "django.middleware.locale.LocaleMiddleware",
+    ],
+)
+def test_middleware_below_a_layer_that_answers_first_is_an_error(settings: Any, above: str) -> None:
+    settings.MIDDLEWARE = [above, MIDDLEWARE_PATH]
+    messages = check_middleware()
+    assert ids(messages) == ["django_preflight.E002"]
+    assert above in messages[0].msg
+
+
+def test_harmless_middleware_above_is_fine(settings: Any) -> None:
+    settings.MIDDLEWARE = ["django.middleware.gzip.GZipMiddleware", MIDDLEWARE_PATH, SESSION]
+    assert check_middleware() == []
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("PREFLIGHT_CACHE_ALIAS", "missing"),
+        ("PREFLIGHT_CACHE_KEY", ""),
+        ("PREFLIGHT_REFRESH_INTERVAL", -1),
+        ("PREFLIGHT_REFRESH_INTERVAL", "5"),
+        ("PREFLIGHT_REFUSED_STATUS", 700),
+        ("PREFLIGHT_REFUSED_STATUS", True),
+        ("PREFLIGHT_REASON_HEADER", "X Bad"),
+        ("PREFLIGHT_MAX_REQUESTED_HEADERS", 0),
+        ("PREFLIGHT_AUDIT_ENABLED", "yes"),
+        ("PREFLIGHT_AUDIT_MAX_ROWS", 0),
+        ("PREFLIGHT_AUDIT_MAX_VALUE_LENGTH", 5000),
+        ("PREFLIGHT_AUDIT_BUFFER_SIZE", -3),
+        ("PREFLIGHT_AUDIT_FLUSH_INTERVAL", 0),
+        ("PREFLIGHT_AUDIT_RETENTION_DAYS", 1.5),
+    ],
+)
+def test_invalid_setting_values_are_errors(settings: Any, name: str, value: Any) -> None:
+    setattr(settings, name, value)
+    messages = check_settings()
+    assert ids(messages) == ["django_preflight.E003"]
+    assert name in messages[0].msg
+
+
+def test_misspelt_setting_is_an_error(settings: Any) -> None:
+    settings.PREFLIGHT_REFRESH_INTERVALS = 3
+    assert ids(check_settings()) == ["django_preflight.E004"]
+
+
+def test_checks_run_through_manage_py_check(settings: Any) -> None:
+    from django.core.management import call_command
+    from django.core.management.base import SystemCheckError
+
+    settings.MIDDLEWARE = [SESSION, MIDDLEWARE_PATH]
+    with pytest.raises(SystemCheckError, match=r"django_preflight\.E002"):
+        call_command("check")

@@ -1,0 +1,19 @@
+from django.contrib import admin
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from . import views
+
+router = SimpleRouter()
+router.register("api/items", views.ItemViewSet, basename="item")
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/public/", views.public),
+    path("api/plain/", views.plain),
+    path("api/unauthorized/", views.unauthorized),
+    path("api/crash/", views.crash),
+    path("api/own-cors/", views.own_cors),
+    path("other/plain/", views.plain),
+    *router.urls,
+]
