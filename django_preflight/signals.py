@@ -13,6 +13,7 @@ from django.db.models.signals import post_delete, post_save
 
 from .store import publish_change
 
+
 def _on_change(sender: Any, using: str = "default", **kwargs: Any) -> None:
     transaction.on_commit(publish_change, using=using)
 

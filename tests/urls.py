@@ -14,6 +14,7 @@ urlpatterns = [
     path("api/unauthorized/", views.unauthorized),
     path("api/crash/", views.crash),
     path("api/own-cors/", views.own_cors),
+    path("api/vary-origin/", views.vary_origin),
     path("other/plain/", views.plain),
     *router.urls,
 ]

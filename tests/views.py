@@ -39,6 +39,12 @@ def crash(request: HttpRequest) -> HttpResponse:
 
 def own_cors(request: HttpRequest) -> HttpResponse:
     response = HttpResponse("mine")
-    response.headers["Access-Control-Allow-Origin"] = "https://chosen-by-view.example"
+    response.headers["access-control-allow-origin"] = "https://chosen-by-view.example"
     response.headers["Vary"] = "Accept-Encoding"
+    return response
+
+
+def vary_origin(request: HttpRequest) -> HttpResponse:
+    response = HttpResponse("varies")
+    response.headers["Vary"] = "origin, Cookie"
     return response
