@@ -1,0 +1,329 @@
+"""The admin: policies with their origins, origins on their own, and the audit of refusals.
+
+Validation lives in the models and in ``forms``; this module decides what is shown, keeps list
+pages to a constant number of queries, and makes bulk edits reach the policy store.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.contrib import admin, messages
+from django.db import transaction
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.http import urlencode
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
+
+from . import store
+from .engine.policy import MAX_AGE_BROWSER_CAP
+from .forms import AllowedOriginInlineFormSet
+from .models import AllowedOrigin, CorsPolicy, RejectedPreflight
+
+if TYPE_CHECKING:
+    from django.contrib.admin.options import InlineModelAdmin, _FieldsetSpec
+    from django.forms import ModelForm
+    from django.utils.datastructures import _ListOrTuple
+
+    _PolicyAdminBase = admin.ModelAdmin[CorsPolicy]
+    _OriginAdminBase = admin.ModelAdmin[AllowedOrigin]
+    _RejectedAdminBase = admin.ModelAdmin[RejectedPreflight]
+    _OriginInlineBase = admin.TabularInline[AllowedOrigin, CorsPolicy]
+else:
+    _PolicyAdminBase = _OriginAdminBase = _RejectedAdminBase = admin.ModelAdmin
+    _OriginInlineBase = admin.TabularInline
+
+INLINE_ORIGIN_LIMIT = 100
+"""Above this many origins a policy's page links to the origin list instead of inlining rows."""
+
+
+def max_age_warning(policy: CorsPolicy) -> str:
+    """Values above the cap are legal, but staff should know most browsers ignore the excess."""
+    return gettext(
+        "Chromium caps Max-Age at %(cap)s seconds, so Chrome and Edge cache the preflight "
+        "answers of policy “%(name)s” for two hours, not %(max_age)s seconds."
+    ) % {"cap": MAX_AGE_BROWSER_CAP, "name": policy.name, "max_age": policy.max_age}
+
+
+def null_origin_warning(policy: CorsPolicy) -> str:
+    """Allowing 'null' is sometimes needed and always risky: say so each time it is saved."""
+    return gettext(
+        "Policy “%(name)s” allows the 'null' origin: any sandboxed page can send 'null', so "
+        "any website can call these paths from a sandboxed iframe."
+    ) % {"name": policy.name}
+
+
+def _publish_after_commit(using: str) -> None:
+    """Bulk updates send no signals, so tell the policy store ourselves once they are durable."""
+    transaction.on_commit(store.publish_change, using=using)
+
+
+def _origin_total(policy: CorsPolicy) -> int:
+    """The count annotated by the admin's queryset, or one query for any other instance."""
+    total = getattr(policy, "num_origins", None)
+    return int(total) if total is not None else policy.origins.count()
+
+
+class AllowedOriginInline(_OriginInlineBase):
+    """A policy's origins on the policy's own page, for policies small enough to edit there."""
+
+    model = AllowedOrigin
+    formset = AllowedOriginInlineFormSet
+    fields = ("kind", "value", "note")
+    extra = 1
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[AllowedOrigin]:
+        """All rows belong to one policy: order within it without joining the policy table."""
+        return super().get_queryset(request).order_by("kind", "value")
+
+
+@admin.register(CorsPolicy)
+class CorsPolicyAdmin(_PolicyAdminBase):
+    """Policies, their origins inline, and bulk enable/disable."""
+
+    list_display = (
+        "name",
+        "enabled",
+        "path_prefix",
+        "allow_credentials",
+        "origin_count",
+        "methods_summary",
+        "updated_at",
+    )
+    list_filter = ("enabled", "allow_credentials", "allow_private_network")
+    search_fields = ("name", "path_prefix", "origins__value")
+    search_help_text = _("Search by name, path prefix, or any allowed origin.")
+    readonly_fields = ("created_at", "updated_at", "origin_summary")
+    inlines = (AllowedOriginInline,)
+    actions = ("enable_policies", "disable_policies")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[CorsPolicy]:
+        """Count origins in the list's own query instead of one query per row.
+
+        Meta.ordering is not applied to grouped queries, so the model's ordering is restated
+        for the views that paginate without their own (autocomplete).
+        """
+        queryset = super().get_queryset(request)
+        return queryset.annotate(num_origins=Count("origins", distinct=True)).order_by("name")
+
+    @admin.display(description=_("origins"), ordering="num_origins")
+    def origin_count(self, obj: CorsPolicy) -> int:
+        """How many origins the policy lists, without a query per row."""
+        return _origin_total(obj)
+
+    @admin.display(description=_("allowed methods"))
+    def methods_summary(self, obj: CorsPolicy) -> str:
+        """The methods as the Allow-Methods header would list them."""
+        return ", ".join(str(method) for method in obj.allowed_methods or ())
+
+    @admin.display(description=_("allowed origins"))
+    def origin_summary(self, obj: CorsPolicy) -> str:
+        """Count and a link: thousands of inline rows would make the page unusable."""
+        if obj.pk is None:
+            return "-"
+        total = _origin_total(obj)
+        url = reverse(f"{self.admin_site.name}:django_preflight_allowedorigin_changelist")
+        query = urlencode({"policy__id__exact": obj.pk})
+        label = ngettext(
+            "%(count)d origin: browse, search and edit it in the allowed origins list.",
+            "%(count)d origins: browse, search and edit them in the allowed origins list.",
+            total,
+        ) % {"count": total}
+        return format_html('<a href="{}?{}">{}</a>', url, query, label)
+
+    def _is_large(self, obj: CorsPolicy | None) -> bool:
+        return obj is not None and obj.pk is not None and _origin_total(obj) > INLINE_ORIGIN_LIMIT
+
+    def get_inlines(
+        self, request: HttpRequest, obj: CorsPolicy | None
+    ) -> _ListOrTuple[type[InlineModelAdmin[Any, Any]]]:
+        """No inline for large policies: the origin list pages and searches them instead."""
+        if self._is_large(obj):
+            return ()
+        return super().get_inlines(request, obj)
+
+    def get_fieldsets(self, request: HttpRequest, obj: CorsPolicy | None = None) -> _FieldsetSpec:
+        """Group the settings by what they control in the browser's exchange."""
+        fieldsets: list[Any] = [
+            (_("Identity"), {"fields": ("name", "description", "enabled", "path_prefix")}),
+            (
+                _("What is allowed"),
+                {
+                    "fields": (
+                        "allowed_methods",
+                        "allowed_headers",
+                        "allow_credentials",
+                        "allow_private_network",
+                    )
+                },
+            ),
+            (_("Response"), {"fields": ("exposed_headers", "max_age")}),
+        ]
+        if self._is_large(obj):
+            fieldsets.append(
+                (
+                    _("Allowed origins"),
+                    {
+                        "fields": ("origin_summary",),
+                        "description": _(
+                            "This policy has more than %(limit)d origins, too many to edit on "
+                            "this page."
+                        )
+                        % {"limit": INLINE_ORIGIN_LIMIT},
+                    },
+                )
+            )
+        if obj is not None:
+            fieldsets.append(
+                (
+                    _("Timestamps"),
+                    {"fields": ("created_at", "updated_at"), "classes": ("collapse",)},
+                )
+            )
+        return fieldsets
+
+    def save_related(
+        self, request: HttpRequest, form: ModelForm[CorsPolicy], formsets: Any, change: bool
+    ) -> None:
+        """Save the origins, then warn about legal but risky or pointless settings."""
+        super().save_related(request, form, formsets, change)
+        policy = form.instance
+        if policy.max_age_exceeds_browser_cap:
+            messages.warning(request, max_age_warning(policy))
+        if policy.origins.filter(kind=AllowedOrigin.Kind.NULL).exists():
+            messages.warning(request, null_origin_warning(policy))
+
+    @admin.action(description=_("Enable selected policies"), permissions=("change",))
+    def enable_policies(self, request: HttpRequest, queryset: QuerySet[CorsPolicy]) -> None:
+        """Turn policies on in one UPDATE."""
+        count = self._set_enabled(queryset, enabled=True)
+        self.message_user(
+            request,
+            ngettext("Enabled %(count)d policy.", "Enabled %(count)d policies.", count)
+            % {"count": count},
+            messages.SUCCESS,
+        )
+
+    @admin.action(description=_("Disable selected policies"), permissions=("change",))
+    def disable_policies(self, request: HttpRequest, queryset: QuerySet[CorsPolicy]) -> None:
+        """Turn policies off in one UPDATE."""
+        count = self._set_enabled(queryset, enabled=False)
+        self.message_user(
+            request,
+            ngettext("Disabled %(count)d policy.", "Disabled %(count)d policies.", count)
+            % {"count": count},
+            messages.SUCCESS,
+        )
+
+    def _set_enabled(self, queryset: QuerySet[CorsPolicy], *, enabled: bool) -> int:
+        """Update only rows that change, by primary key: the list's query may be distinct."""
+        rows = CorsPolicy._default_manager.using(queryset.db).filter(
+            pk__in=list(queryset.values_list("pk", flat=True)), enabled=not enabled
+        )
+        count = rows.update(enabled=enabled, updated_at=timezone.now())
+        if count:
+            _publish_after_commit(queryset.db)
+        return count
+
+
+@admin.register(AllowedOrigin)
+class AllowedOriginAdmin(_OriginAdminBase):
+    """Every origin of every policy: where large policies are edited and origins are found."""
+
+    list_display = ("value", "kind", "policy", "note", "created_at")
+    list_filter = ("kind", "policy")
+    search_fields = ("value", "note")
+    list_select_related = ("policy",)
+    autocomplete_fields = ("policy",)
+    fields = ("policy", "kind", "value", "note", "created_at")
+    readonly_fields = ("created_at",)
+
+    def save_model(self, request: HttpRequest, obj: AllowedOrigin, form: Any, change: bool) -> None:
+        """Save, then warn when the origin is 'null'."""
+        super().save_model(request, obj, form, change)
+        if obj.kind == AllowedOrigin.Kind.NULL:
+            messages.warning(request, null_origin_warning(obj.policy))
+
+
+@admin.register(RejectedPreflight)
+class RejectedPreflightAdmin(_RejectedAdminBase):
+    """The audit, read-only: rows are written by the middleware, and may only be deleted."""
+
+    list_display = (
+        "origin",
+        "path",
+        "request_method",
+        "reason",
+        "count",
+        "last_seen",
+        "policy",
+        "is_overflow",
+    )
+    list_filter = ("reason", "policy", "is_overflow")
+    search_fields = ("origin", "path")
+    list_select_related = ("policy",)
+    ordering = ("-last_seen",)
+    fieldsets = (
+        (
+            _("Refused preflight"),
+            {
+                "fields": (
+                    "origin",
+                    "path",
+                    "request_method",
+                    "request_headers",
+                    "reason",
+                    "detail",
+                    "policy",
+                    "is_overflow",
+                )
+            },
+        ),
+        (_("Diagnosis"), {"fields": ("console_message", "cause", "fix")}),
+        (_("Occurrences"), {"fields": ("count", "first_seen", "last_seen")}),
+    )
+    readonly_fields = (
+        "origin",
+        "path",
+        "request_method",
+        "request_headers",
+        "reason",
+        "detail",
+        "policy",
+        "is_overflow",
+        "console_message",
+        "cause",
+        "fix",
+        "count",
+        "first_seen",
+        "last_seen",
+    )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        """Only the middleware records refusals."""
+        return False
+
+    def has_change_permission(
+        self, request: HttpRequest, obj: RejectedPreflight | None = None
+    ) -> bool:
+        """A record of what happened is not edited; view and delete permissions still apply."""
+        return False
+
+    @admin.display(description=_("browser console"))
+    def console_message(self, obj: RejectedPreflight) -> str:
+        """What the frontend developer saw, to recognise the problem they reported."""
+        return obj.console_message
+
+    @admin.display(description=_("cause"))
+    def cause(self, obj: RejectedPreflight) -> str:
+        """Why the server refused, which the browser never tells."""
+        return obj.cause
+
+    @admin.display(description=_("fix"))
+    def fix(self, obj: RejectedPreflight) -> str:
+        """What to change, if the request should be allowed."""
+        return obj.fix

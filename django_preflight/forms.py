@@ -1,0 +1,65 @@
+"""Admin form validation that needs more than one row: a policy's origins checked together.
+
+``AllowedOrigin.clean`` sees one row and only the saved policy. Rows edited inline are checked
+here against the policy as submitted and against their siblings, so a submission that would
+break a database constraint or an engine rule is refused with a sentence instead of an error page.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django import forms
+from django.forms.models import BaseInlineFormSet
+from django.utils.translation import gettext
+
+from .engine.policy import ANY_WITH_CREDENTIALS
+from .models import AllowedOrigin, CorsPolicy
+
+if TYPE_CHECKING:
+    _OriginFormSetBase = BaseInlineFormSet[
+        AllowedOrigin, CorsPolicy, forms.ModelForm[AllowedOrigin]
+    ]
+else:
+    _OriginFormSetBase = BaseInlineFormSet
+
+
+class AllowedOriginInlineFormSet(_OriginFormSetBase):
+    """A policy's origins, validated against the policy form's data and against each other."""
+
+    def clean(self) -> None:
+        """Refuse 'any origin' with credentials and the same origin twice, row by row."""
+        credentials = bool(self.instance.allow_credentials)
+        seen: set[tuple[str, str]] = set()
+        for form in self.forms:
+            if form.errors or not hasattr(form, "cleaned_data"):
+                continue
+            if form.instance.pk is None and not form.has_changed():
+                continue
+            if self.can_delete and form.cleaned_data.get("DELETE", False):
+                continue
+            origin = form.instance
+            if credentials and origin.kind == AllowedOrigin.Kind.ANY:
+                # The model checks the saved policy only; this is the policy as submitted.
+                form.add_error("kind", ANY_WITH_CREDENTIALS)
+                continue
+            # Compared after the model's normalisation, as the database constraint will.
+            key = (origin.kind, origin.value)
+            if key in seen:
+                form.add_error(
+                    "value" if origin.value else "kind",
+                    gettext("%(origin)s is already listed in this policy; keep one row.")
+                    % {"origin": _describe(origin)},
+                )
+                continue
+            seen.add(key)
+        super().clean()
+
+
+def _describe(origin: AllowedOrigin) -> str:
+    """The origin as stored, so a person sees what their typing was normalised to."""
+    if origin.kind == AllowedOrigin.Kind.ANY:
+        return gettext("Any origin")
+    if origin.kind == AllowedOrigin.Kind.NULL:
+        return gettext("The 'null' origin")
+    return f"'{origin.value}'"

@@ -1,0 +1,1 @@
+"""Notes: a per-user resource behind authentication, for the frontend to call across origins."""

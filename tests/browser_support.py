@@ -1,0 +1,49 @@
+"""Launching Debian's Chromium for the browser tests, and the URLs they use."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+
+CHROMIUM_PATH = "/usr/bin/chromium"
+CHROMIUM_ARGS = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    # Without these Chromium keeps calling home, which slows runs on machines without internet.
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+CORS_BLOCKED = "has been blocked by CORS policy"
+FETCH_FAILED = "TypeError: Failed to fetch"
+
+
+def require_chromium() -> str:
+    """The browser's path; skip without it locally, but fail in CI where it must be installed."""
+    if shutil.which(CHROMIUM_PATH):
+        return CHROMIUM_PATH
+    message = (
+        f"{CHROMIUM_PATH} not found: install it with `apt-get install chromium` "
+        "(Playwright's own browser download is not used)."
+    )
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def on_loopback_ip(url: str) -> str:
+    """The same server addressed as 127.0.0.1 instead of localhost.
+
+    Two ports of 127.0.0.1 are one site, so the browser treats the call as a real frontend
+    would treat its API; localhost against 127.0.0.1 would be cross-site.
+    """
+    parts = urlsplit(url)
+    if parts.hostname != "localhost":
+        return url
+    netloc = "127.0.0.1" if parts.port is None else f"127.0.0.1:{parts.port}"
+    return urlunsplit(parts._replace(netloc=netloc))
