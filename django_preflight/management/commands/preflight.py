@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import timedelta
 from typing import Any
 
@@ -10,7 +11,10 @@ from django.utils import timezone
 
 from ... import conf
 from ...audit import buffer
+from ...engine.browser import CorsRequest
+from ...engine.diagnose import diagnose
 from ...models import RejectedPreflight
+from ...probe import probe
 from ...store import load_policy_set
 
 
@@ -30,12 +34,48 @@ class Command(BaseCommand):
         )
         prune.add_argument("--dry-run", action="store_true", help="Count, delete nothing.")
         actions.add_parser("status", help="Summarise the policies as this process compiles them.")
+        explain = actions.add_parser(
+            "explain",
+            help="Decide a call against the configured policies and say what the browser shows.",
+        )
+        explain.add_argument("path", metavar="PATH", help="Request path (or full URL) called.")
+        probe_parser = actions.add_parser(
+            "probe", help="Send a real preflight and request to a live URL and judge them."
+        )
+        probe_parser.add_argument("path", metavar="URL", help="Full http(s) URL to call.")
+        probe_parser.add_argument("--timeout", type=float, default=10.0, help="Seconds per call.")
+        for sub in (explain, probe_parser):
+            sub.add_argument("--origin", required=True, help="The calling page's origin.")
+            sub.add_argument("--method", default="GET", help="fetch() method (default GET).")
+            sub.add_argument(
+                "--header",
+                action="append",
+                default=[],
+                metavar="H",
+                help="A request header the page sets: 'Name' or 'Name: value'. Repeatable.",
+            )
+            sub.add_argument(
+                "--credentials", action="store_true", help="fetch() with credentials 'include'."
+            )
 
     def handle(self, *args: Any, action: str, **options: Any) -> None:
         if action == "prune-audit":
             self._prune(options["days"], options["dry_run"])
-        else:
+        elif action == "status":
             self._status()
+        else:
+            request = CorsRequest(
+                url=options["path"],
+                origin=options["origin"],
+                method=options["method"],
+                headers=tuple(_header(text) for text in options["header"]),
+                credentials=options["credentials"],
+            )
+            allowed = (
+                self._explain(request) if action == "explain" else self._probe(request, options)
+            )
+            if not allowed:
+                sys.exit(1)
 
     def _prune(self, days: int | None, dry_run: bool) -> None:
         keep_days = conf.get().AUDIT_RETENTION_DAYS if days is None else days
@@ -61,3 +101,68 @@ class Command(BaseCommand):
             self.stdout.write(f"  {tier.base or '/'}: {names}")
         for rejected in snapshot.rejected:
             self.stderr.write(f"  skipped {rejected.name!r}: {rejected.problem}")
+
+    def _explain(self, request: CorsRequest) -> bool:
+        settings = conf.get()
+        result = diagnose(load_policy_set(), request, settings.REFUSED_STATUS)
+        self.stdout.write(f"Call:       {_describe(request)}")
+        self.stdout.write(f"Covered by: {result.covered_by}")
+        self.stdout.write(f"Origin:     {result.matched_by}")
+        for label, decision in (("Preflight", result.preflight), ("Request", result.actual)):
+            if decision is None:
+                continue
+            policy = f" by policy '{decision.policy.name}'" if decision.policy else ""
+            detail = f" ({decision.detail})" if decision.detail else ""
+            outcome = f"{decision.outcome.value}{policy}: {decision.reason.value}{detail}"
+            self.stdout.write(f"{label + ':':<11} {outcome}")
+            for name, value in decision.headers:
+                self.stdout.write(f"            {name}: {value}")
+        return self._verdict(result.browser_message, [result.fix] if result.fix else [], [])
+
+    def _probe(self, request: CorsRequest, options: dict[str, Any]) -> bool:
+        try:
+            report = probe(request, timeout=options["timeout"])
+        except (OSError, ValueError) as exc:
+            raise CommandError(f"Could not reach {request.url}: {exc}") from exc
+        self.stdout.write(f"Call:       {_describe(request)}")
+        for label, exchange in (("Preflight", report.preflight), ("Request", report.actual)):
+            if exchange is None:
+                continue
+            self.stdout.write(f"{label + ':':<11} {exchange.method} -> {exchange.response.status}")
+            for name, value in exchange.response.headers:
+                if name.lower().startswith("access-control-") or name.lower() in (
+                    "vary",
+                    "location",
+                    "content-type",
+                ):
+                    self.stdout.write(f"            {name}: {value}")
+        return self._verdict(report.message, report.causes, report.warnings)
+
+    def _verdict(self, message: str | None, causes: list[str], warnings: list[str]) -> bool:
+        if message is None:
+            self.stdout.write(self.style.SUCCESS("Browser:    PASS"))
+        else:
+            self.stdout.write(self.style.ERROR("Browser:    BLOCKED"))
+            self.stdout.write(f"Console:    {message}")
+        for cause in causes:
+            self.stdout.write(f"Fix:        {cause}")
+        for warning in warnings:
+            self.stdout.write(self.style.WARNING(f"Warning:    {warning}"))
+        return message is None
+
+
+def _header(text: str) -> tuple[str, str]:
+    name, _, value = text.partition(":")
+    name, value = name.strip(), value.strip()
+    if not value and name.lower() == "content-type":
+        value = "application/json"
+    return name, value or "1"
+
+
+def _describe(request: CorsRequest) -> str:
+    headers = ", ".join(name for name, _ in request.headers) or "none"
+    credentials = "include" if request.credentials else "omit"
+    return (
+        f"{request.fetch_method} {request.url} from {request.origin}; headers: {headers}; "
+        f"credentials: {credentials}"
+    )
