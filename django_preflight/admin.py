@@ -9,19 +9,24 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, QuerySet
-from django.http import HttpRequest
-from django.urls import reverse
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from . import store
+from . import conf, remedies, store
+from .engine.browser import CorsRequest
+from .engine.diagnose import diagnose
 from .engine.policy import MAX_AGE_BROWSER_CAP
-from .forms import AllowedOriginInlineFormSet
+from .forms import AllowedOriginInlineFormSet, TestRequestForm
 from .models import AllowedOrigin, CorsPolicy, RejectedPreflight
 
 if TYPE_CHECKING:
@@ -92,9 +97,10 @@ class CorsPolicyAdmin(_PolicyAdminBase):
         "allow_credentials",
         "origin_count",
         "methods_summary",
+        "report_only",
         "updated_at",
     )
-    list_filter = ("enabled", "allow_credentials", "allow_private_network")
+    list_filter = ("enabled", "report_only", "allow_credentials", "allow_private_network")
     search_fields = ("name", "path_prefix", "origins__value")
     search_help_text = _("Search by name, path prefix, or any allowed origin.")
     readonly_fields = ("created_at", "updated_at", "origin_summary")
@@ -149,7 +155,10 @@ class CorsPolicyAdmin(_PolicyAdminBase):
     def get_fieldsets(self, request: HttpRequest, obj: CorsPolicy | None = None) -> _FieldsetSpec:
         """Group the settings by what they control in the browser's exchange."""
         fieldsets: list[Any] = [
-            (_("Identity"), {"fields": ("name", "description", "enabled", "path_prefix")}),
+            (
+                _("Identity"),
+                {"fields": ("name", "description", "enabled", "report_only", "path_prefix")},
+            ),
             (
                 _("What is allowed"),
                 {
@@ -196,6 +205,53 @@ class CorsPolicyAdmin(_PolicyAdminBase):
             messages.warning(request, max_age_warning(policy))
         if policy.origins.filter(kind=AllowedOrigin.Kind.NULL).exists():
             messages.warning(request, null_origin_warning(policy))
+
+    def get_urls(self) -> list[URLPattern]:
+        """Add the 'test a request' page next to the policy list."""
+        info = self.opts.app_label, self.opts.model_name
+        extra = [
+            path(
+                "test-request/",
+                self.admin_site.admin_view(self.test_request_view),
+                name="{}_{}_test_request".format(*info),
+            )
+        ]
+        return extra + super().get_urls()
+
+    def test_request_view(self, request: HttpRequest) -> HttpResponse:
+        """Decide a call against the saved policies and show the browser's verdict."""
+        form = TestRequestForm(request.POST or None)
+        context: dict[str, Any] = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": _("Test a request"),
+            "form": form,
+        }
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            result = diagnose(
+                store.load_policy_set(),
+                CorsRequest(
+                    data["url"],
+                    data["origin"],
+                    data["method"],
+                    data["headers"],
+                    data["credentials"],
+                ),
+                conf.get().REFUSED_STATUS,
+            )
+            context["diagnosis"] = result
+            context["decisions"] = [
+                (label, decision)
+                for label, decision in (
+                    (_("Preflight"), result.preflight),
+                    (_("Request"), result.actual),
+                )
+                if decision is not None
+            ]
+        return TemplateResponse(
+            request, "admin/django_preflight/corspolicy/test_request.html", context
+        )
 
     @admin.action(description=_("Enable selected policies"), permissions=("change",))
     def enable_policies(self, request: HttpRequest, queryset: QuerySet[CorsPolicy]) -> None:
@@ -249,6 +305,27 @@ class AllowedOriginAdmin(_OriginAdminBase):
             messages.warning(request, null_origin_warning(obj.policy))
 
 
+class ResolvedFilter(admin.SimpleListFilter):
+    """Open refusals are what needs attention; resolved ones re-open when they recur."""
+
+    title = _("status")
+    parameter_name = "status"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        """Open or resolved."""
+        return [("open", _("Open")), ("resolved", _("Resolved"))]
+
+    def queryset(
+        self, request: HttpRequest, queryset: QuerySet[RejectedPreflight]
+    ) -> QuerySet[RejectedPreflight]:
+        """Filter on resolved_at."""
+        if self.value() == "open":
+            return queryset.filter(resolved_at__isnull=True)
+        if self.value() == "resolved":
+            return queryset.filter(resolved_at__isnull=False)
+        return queryset
+
+
 @admin.register(RejectedPreflight)
 class RejectedPreflightAdmin(_RejectedAdminBase):
     """The audit, read-only: rows are written by the middleware, and may only be deleted."""
@@ -261,10 +338,12 @@ class RejectedPreflightAdmin(_RejectedAdminBase):
         "count",
         "last_seen",
         "policy",
-        "is_overflow",
+        "report_only",
+        "is_resolved",
     )
-    list_filter = ("reason", "policy", "is_overflow")
+    list_filter = ("reason", "policy", ResolvedFilter, "report_only", "is_overflow")
     search_fields = ("origin", "path")
+    actions = ("allow_refused", "mark_resolved")
     list_select_related = ("policy",)
     ordering = ("-last_seen",)
     fieldsets = (
@@ -279,12 +358,13 @@ class RejectedPreflightAdmin(_RejectedAdminBase):
                     "reason",
                     "detail",
                     "policy",
+                    "report_only",
                     "is_overflow",
                 )
             },
         ),
         (_("Diagnosis"), {"fields": ("console_message", "cause", "fix")}),
-        (_("Occurrences"), {"fields": ("count", "first_seen", "last_seen")}),
+        (_("Occurrences"), {"fields": ("count", "first_seen", "last_seen", "resolved_at")}),
     )
     readonly_fields = (
         "origin",
@@ -294,6 +374,7 @@ class RejectedPreflightAdmin(_RejectedAdminBase):
         "reason",
         "detail",
         "policy",
+        "report_only",
         "is_overflow",
         "console_message",
         "cause",
@@ -301,6 +382,7 @@ class RejectedPreflightAdmin(_RejectedAdminBase):
         "count",
         "first_seen",
         "last_seen",
+        "resolved_at",
     )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -312,6 +394,71 @@ class RejectedPreflightAdmin(_RejectedAdminBase):
     ) -> bool:
         """A record of what happened is not edited; view and delete permissions still apply."""
         return False
+
+    @admin.display(description=_("resolved"), boolean=True, ordering="resolved_at")
+    def is_resolved(self, obj: RejectedPreflight) -> bool:
+        """Resolved rows re-open by themselves when the refusal happens again."""
+        return obj.resolved_at is not None
+
+    def has_resolve_permission(self, request: HttpRequest) -> bool:
+        """Marking resolved changes the row's state, so it takes the change permission."""
+        return request.user.has_perm("django_preflight.change_rejectedpreflight")
+
+    def has_allow_permission(self, request: HttpRequest) -> bool:
+        """Allowing edits policies and adds origins: both permissions are needed."""
+        return request.user.has_perms(
+            ["django_preflight.change_corspolicy", "django_preflight.add_allowedorigin"]
+        )
+
+    @admin.action(description=_("Mark selected refusals resolved"), permissions=("resolve",))
+    def mark_resolved(self, request: HttpRequest, queryset: QuerySet[RejectedPreflight]) -> None:
+        """Hide handled refusals from the open list until they happen again."""
+        count = queryset.update(resolved_at=timezone.now())
+        self.message_user(
+            request,
+            ngettext(
+                "Marked %(count)d refusal resolved.", "Marked %(count)d refusals resolved.", count
+            )
+            % {"count": count},
+            messages.SUCCESS,
+        )
+
+    @admin.action(description=_("Allow what was refused…"), permissions=("allow",))
+    def allow_refused(
+        self, request: HttpRequest, queryset: QuerySet[RejectedPreflight]
+    ) -> HttpResponse | None:
+        """Show the exact policy changes first; make them only once confirmed."""
+        planned = remedies.plan(queryset.select_related("policy"))
+        applicable = [remedy for remedy in planned if remedy.applicable]
+        if request.POST.get("post") == "yes" and applicable:
+            try:
+                changed = remedies.apply(applicable)
+            except ValidationError as exc:
+                self.message_user(request, " ".join(exc.messages), messages.ERROR)
+                return None
+            self.message_user(
+                request,
+                ngettext(
+                    "Made %(count)d change; the policies serve it within the refresh interval.",
+                    "Made %(count)d changes; the policies serve them within the refresh interval.",
+                    changed,
+                )
+                % {"count": changed},
+                messages.SUCCESS,
+            )
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": _("Allow what was refused"),
+            "remedies": planned,
+            "applicable": applicable,
+            "queryset": queryset,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(
+            request, "admin/django_preflight/rejectedpreflight/allow_confirmation.html", context
+        )
 
     @admin.display(description=_("browser console"))
     def console_message(self, obj: RejectedPreflight) -> str:

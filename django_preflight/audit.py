@@ -17,6 +17,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from django.db import DatabaseError, IntegrityError, connections, transaction
 from django.db.models import F
@@ -29,7 +30,20 @@ from .engine.decision import Decision, RequestFacts
 logger = logging.getLogger("django_preflight")
 
 OVERFLOW = "(overflow)"
-Key = tuple[str, str, str, str, str, str, int | None, bool]
+
+
+class Key(NamedTuple):
+    """What makes two refusals the same refusal (the policy id is carried, not compared)."""
+
+    origin: str
+    path: str
+    method: str
+    headers: str
+    reason: str
+    detail: str
+    policy_id: int | None
+    overflow: bool = False
+    report_only: bool = False
 
 
 @dataclass(slots=True)
@@ -48,14 +62,13 @@ def _clip(value: str | None, limit: int) -> str:
 
 def fingerprint(key: Key) -> str:
     """A fixed-length identity for one distinct refusal, unique in the table."""
-    origin, path, method, headers, reason, detail, _, overflow = key
-    parts = ("overflow" if overflow else "refusal", origin, path, method, headers, reason, detail)
+    kind = ("overflow" if key.overflow else "refusal") + ("-report" if key.report_only else "")
+    parts = (kind, key.origin, key.path, key.method, key.headers, key.reason, key.detail)
     return hashlib.sha256("\x00".join(parts).encode()).hexdigest()
 
 
 def _overflow_key(key: Key) -> Key:
-    reason = key[4]
-    return (OVERFLOW, OVERFLOW, "", "", reason, "", None, True)
+    return Key(OVERFLOW, OVERFLOW, "", "", key.reason, "", None, True, key.report_only)
 
 
 class AuditBuffer:
@@ -64,16 +77,17 @@ class AuditBuffer:
     def __init__(self) -> None:
         self._pending: dict[Key, Tally] = {}
         self._lock = threading.Lock()
+        self._flushing = threading.Lock()
         self._flusher: threading.Thread | None = None
         self.folded = 0
 
-    def record(self, decision: Decision, facts: RequestFacts) -> None:
-        """Count one refused preflight; memory only."""
+    def record(self, decision: Decision, facts: RequestFacts, *, report_only: bool = False) -> None:
+        """Count one refused preflight (or one a report-only policy would refuse); memory only."""
         settings = conf.get()
         if not settings.AUDIT_ENABLED:
             return
         limit = settings.AUDIT_MAX_VALUE_LENGTH
-        key: Key = (
+        key = Key(
             _clip(facts.origin, min(limit, 300)),
             _clip(facts.path, min(limit, 500)),
             _clip(facts.request_method, min(limit, 64)),
@@ -81,7 +95,7 @@ class AuditBuffer:
             decision.reason.value,
             _clip(decision.detail, min(limit, 100)),
             decision.policy.id if decision.policy is not None else None,
-            False,
+            report_only=report_only,
         )
         now = timezone.now()
         with self._lock:
@@ -90,7 +104,7 @@ class AuditBuffer:
 
     def _add(self, key: Key, tally: Tally, capacity: int) -> None:
         existing = self._pending.get(key)
-        if existing is None and len(self._pending) >= capacity and not key[7]:
+        if existing is None and len(self._pending) >= capacity and not key.overflow:
             key = _overflow_key(key)
             self.folded += tally.count
             existing = self._pending.get(key)
@@ -108,7 +122,15 @@ class AuditBuffer:
             return sum(t.count for t in self._pending.values())
 
     def flush(self) -> int:
-        """Write pending counts; returns how many refusals were written. Failures keep them."""
+        """Write pending counts; returns how many refusals were written. Failures keep them.
+
+        One flush at a time: the exit handler's flush waits for a background one in progress,
+        whose batch would otherwise be lost when the interpreter stops daemon threads.
+        """
+        with self._flushing:
+            return self._flush()
+
+    def _flush(self) -> int:
         with self._lock:
             batch, self._pending = self._pending, {}
             folded, self.folded = self.folded, 0
@@ -158,11 +180,11 @@ def _write(batch: dict[Key, Tally]) -> int:
 
     max_rows = conf.get().AUDIT_MAX_ROWS
     rows = RejectedPreflight.objects.count()
-    policy_ids = {key[6] for key in batch if key[6] is not None}
+    policy_ids = {key.policy_id for key in batch if key.policy_id is not None}
     existing = set(CorsPolicy.objects.filter(id__in=policy_ids).values_list("id", flat=True))
     written = 0
     for key, tally in list(batch.items()):
-        row_key = key if key[6] is None or key[6] in existing else (*key[:6], None, key[7])
+        row_key = key if key.policy_id in existing else key._replace(policy_id=None)
         if _upsert(row_key, tally, table_full=rows >= max_rows):
             rows += 1
         del batch[key]
@@ -174,7 +196,7 @@ def _upsert(key: Key, tally: Tally, *, table_full: bool) -> bool:
     """Add the tally to its row, creating the row if needed; True when a row was created."""
     if _increment(key, tally):
         return False
-    if table_full and not key[7]:
+    if table_full and not key.overflow:
         key = _overflow_key(key)
         if _increment(key, tally):
             return False
@@ -191,18 +213,18 @@ def _upsert(key: Key, tally: Tally, *, table_full: bool) -> bool:
 def _create(key: Key, tally: Tally) -> None:
     from .models import RejectedPreflight
 
-    origin, path, method, headers, reason, detail, policy_id, overflow = key
     with transaction.atomic():
         RejectedPreflight.objects.create(
             fingerprint=fingerprint(key),
-            origin=origin,
-            path=path,
-            request_method=method,
-            request_headers=headers,
-            reason=reason,
-            detail=detail,
-            policy_id=policy_id,
-            is_overflow=overflow,
+            origin=key.origin,
+            path=key.path,
+            request_method=key.method,
+            request_headers=key.headers,
+            reason=key.reason,
+            detail=key.detail,
+            policy_id=key.policy_id,
+            is_overflow=key.overflow,
+            report_only=key.report_only,
             count=tally.count,
             first_seen=tally.first_seen,
             last_seen=tally.last_seen,
@@ -215,6 +237,7 @@ def _increment(key: Key, tally: Tally) -> bool:
     updated = RejectedPreflight.objects.filter(fingerprint=fingerprint(key)).update(
         count=F("count") + tally.count,
         last_seen=Greatest(F("last_seen"), tally.last_seen),
+        resolved_at=None,
     )
     return updated > 0
 

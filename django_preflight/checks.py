@@ -67,6 +67,11 @@ _RULES: dict[str, tuple[Any, str]] = {
         "an HTTP status code",
     ),
     "REASON_HEADER": (_header_name, "None or an HTTP header name"),
+    "SHAPE_REFUSALS": (lambda v: isinstance(v, bool), "True or False"),
+    "LOG_REFUSALS_PER_MINUTE": (
+        lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
+        "a whole number, 0 or more",
+    ),
     "MAX_REQUESTED_HEADERS": (
         lambda v: isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 1000,
         "a whole number from 1 to 1000",
@@ -115,7 +120,75 @@ def check_settings(**kwargs: Any) -> list[checks.CheckMessage]:
     return errors
 
 
+def check_deploy(**kwargs: Any) -> list[checks.CheckMessage]:
+    """Configurations that work but weaken the boundary: for ``manage.py check --deploy``."""
+    current = conf.get()
+    warnings = []
+    if current.REASON_HEADER or current.SHAPE_REFUSALS:
+        warnings.append(
+            checks.Warning(
+                "Refused preflights reveal policy details (PREFLIGHT_REASON_HEADER or "
+                "PREFLIGHT_SHAPE_REFUSALS is set).",
+                hint="Turn them off in production; the audit keeps the reasons.",
+                id="django_preflight.W004",
+            )
+        )
+    return warnings + _policy_warnings()
+
+
+def _policy_warnings() -> list[checks.CheckMessage]:
+    from django.db import DatabaseError
+
+    from .models import AllowedOrigin
+
+    try:
+        enabled = AllowedOrigin.objects.filter(policy__enabled=True).select_related("policy")
+        risky_http = enabled.filter(
+            policy__allow_credentials=True,
+            kind__in=("exact", "subdomain", "regex"),
+            value__startswith="http://",
+        )
+        nulls = enabled.filter(kind=AllowedOrigin.Kind.NULL)
+        anys = enabled.filter(kind=AllowedOrigin.Kind.ANY)
+        found = (
+            (
+                "W001",
+                risky_http,
+                "allows the plain-http origin {value} with credentials: anyone "
+                "on its network path can inject a page that reads your users' data.",
+                "Allow https:// origins only on credentialed policies.",
+            ),
+            (
+                "W002",
+                nulls,
+                "allows the 'null' origin, which any sandboxed page can send.",
+                "Remove it unless the callers are truly sandboxed pages you control.",
+            ),
+            (
+                "W003",
+                anys,
+                "allows any origin on {prefix}: make sure nothing under it relies on "
+                "session cookies or network position for access.",
+                "Restrict the policy to known origins, or its path prefix to public endpoints.",
+            ),
+        )
+        return [
+            checks.Warning(
+                f"CORS policy '{origin.policy.name}' "
+                + text.format(value=origin.value, prefix=origin.policy.path_prefix),
+                hint=hint,
+                obj=origin.policy,
+                id=f"django_preflight.{code}",
+            )
+            for code, queryset, text, hint in found
+            for origin in queryset[:20]
+        ]
+    except DatabaseError:
+        return []
+
+
 def register() -> None:
     """Called from the app config."""
     checks.register(check_middleware)
     checks.register(check_settings)
+    checks.register(check_deploy, checks.Tags.security, deploy=True)

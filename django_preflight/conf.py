@@ -26,6 +26,8 @@ class PreflightSettings:
     REFRESH_INTERVAL: float = 5.0
     REFUSED_STATUS: int = 403
     REASON_HEADER: str | None = None
+    SHAPE_REFUSALS: bool = False
+    LOG_REFUSALS_PER_MINUTE: int = 60
     MAX_REQUESTED_HEADERS: int = 64
     AUDIT_ENABLED: bool = True
     AUDIT_MAX_ROWS: int = 10_000

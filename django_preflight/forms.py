@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from django import forms
 from django.forms.models import BaseInlineFormSet
 from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from .engine.policy import ANY_WITH_CREDENTIALS
 from .models import AllowedOrigin, CorsPolicy
@@ -63,3 +64,36 @@ def _describe(origin: AllowedOrigin) -> str:
     if origin.kind == AllowedOrigin.Kind.NULL:
         return gettext("The 'null' origin")
     return f"'{origin.value}'"
+
+
+class TestRequestForm(forms.Form):
+    """A cross-origin call as the page would make it, for the admin's 'test a request' view."""
+
+    url = forms.CharField(
+        label=_("URL or path"),
+        max_length=2000,
+        help_text=_("For example /api/notes/1/ or https://api.example.com/api/notes/1/."),
+    )
+    origin = forms.CharField(label=_("Page origin"), max_length=300)
+    method = forms.CharField(label=_("Method"), max_length=64, initial="GET")
+    headers = forms.CharField(
+        label=_("Request headers"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("One per line, 'Name: value', as the page sets them."),
+    )
+    credentials = forms.BooleanField(
+        label=_("Credentials 'include'"), required=False, initial=False
+    )
+
+    def clean_headers(self) -> tuple[tuple[str, str], ...]:
+        """Parse 'Name: value' lines; a line without a name is an error."""
+        pairs = []
+        for line in self.cleaned_data["headers"].splitlines():
+            if not line.strip():
+                continue
+            name, _sep, value = line.partition(":")
+            if not name.strip():
+                raise forms.ValidationError(_("Each line is 'Name: value'."))
+            pairs.append((name.strip(), value.strip()))
+        return tuple(pairs)

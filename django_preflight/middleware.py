@@ -14,9 +14,9 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils.cache import patch_vary_headers
 
 from . import conf
-from .audit import buffer
-from .engine.decision import Decision, Outcome, RequestFacts, decide
+from .engine.decision import Decision, Outcome, Reason, RequestFacts, decide
 from .engine.policy import PolicySet
+from .reporting import report_refusal
 from .store import store
 
 SyncGetResponse = Callable[[HttpRequest], HttpResponseBase]
@@ -54,9 +54,10 @@ class PreflightMiddleware:
         if self.is_async:
             return self.__acall__(request)
         facts = request_facts(request)
-        decision = self._decide(store.current(), facts)
+        policies = store.current()
+        decision = self._decide(policies, facts)
         if facts.is_preflight:
-            return self._answer_preflight(decision, facts)
+            return self._answer_preflight(policies, decision, facts, request)
         response = cast(HttpResponseBase, self.get_response(request))
         return add_cors_headers(response, decision)
 
@@ -64,9 +65,10 @@ class PreflightMiddleware:
         if store.refresh_due():
             await sync_to_async(store.refresh)()
         facts = request_facts(request)
-        decision = self._decide(store.loaded(), facts)
+        policies = store.loaded()
+        decision = self._decide(policies, facts)
         if facts.is_preflight:
-            return self._answer_preflight(decision, facts)
+            return self._answer_preflight(policies, decision, facts, request)
         response = await cast(Awaitable[HttpResponseBase], self.get_response(request))
         return add_cors_headers(response, decision)
 
@@ -75,20 +77,31 @@ class PreflightMiddleware:
         return decide(policies, facts, conf.get().MAX_REQUESTED_HEADERS)
 
     @staticmethod
-    def _answer_preflight(decision: Decision, facts: RequestFacts) -> HttpResponse:
+    def _answer_preflight(
+        policies: PolicySet, decision: Decision, facts: RequestFacts, request: HttpRequest
+    ) -> HttpResponse:
         settings = conf.get()
         if decision.outcome is Outcome.PREFLIGHT_ALLOWED:
             response = HttpResponse(status=204)
             for name, value in decision.headers:
                 response.headers[name] = value
+        elif settings.SHAPE_REFUSALS and decision.shaped_headers:
+            response = HttpResponse(status=204)
+            for name, value in decision.shaped_headers:
+                response.headers[name] = value
+            report_refusal(decision, facts, request)
         else:
             response = HttpResponse(status=settings.REFUSED_STATUS)
             if settings.REASON_HEADER:
                 response.headers[settings.REASON_HEADER] = decision.reason.value
-            buffer.record(decision, facts)
-            # The audit aggregates refusals; a django.request warning per refused preflight
-            # would let a flood of them fill the logs.
+            report_refusal(decision, facts, request)
+            # Refusals are aggregated in the audit and logged rate-limited; a django.request
+            # warning for each would let a flood of them fill the logs.
             response._has_been_logged = True  # type: ignore[attr-defined]
+        if policies.report_only is not None:
+            shadow = decide(policies.report_only, facts, settings.MAX_REQUESTED_HEADERS)
+            if shadow.refused and shadow.reason is not Reason.NO_POLICY:
+                report_refusal(shadow, facts, request, report_only=True)
         response.headers["Content-Length"] = "0"
         patch_vary_headers(response, decision.vary)
         return response

@@ -92,6 +92,14 @@ class CorsPolicy(models.Model):
         default=False,
         help_text=_("Answer Private Network Access preflights (a draft Chromium put on hold)."),
     )
+    report_only = models.BooleanField(
+        _("report only"),
+        default=False,
+        help_text=_(
+            "Evaluate beside the enforced policies without changing any response, and record "
+            "in the audit what this policy would refuse: try a tightened policy on real traffic."
+        ),
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -231,6 +239,17 @@ class RejectedPreflight(models.Model):
         _("overflow"),
         default=False,
         help_text=_("Counts refusals not stored one by one because the audit was full."),
+    )
+    report_only = models.BooleanField(
+        _("report only"),
+        default=False,
+        help_text=_("Would have been refused by a report-only policy; the browser was answered."),
+    )
+    resolved_at = models.DateTimeField(
+        _("resolved"),
+        null=True,
+        blank=True,
+        help_text=_("Marked resolved by staff; cleared when the same refusal happens again."),
     )
     count = models.PositiveBigIntegerField(_("count"), default=0)
     first_seen = models.DateTimeField(_("first seen"))

@@ -10,8 +10,13 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
+from django.dispatch import Signal
 
 from .store import publish_change
+
+preflight_refused = Signal()
+"""Sent on every refused preflight, with ``decision``, ``facts``, ``request`` and
+``report_only`` (True when only a report-only policy would refuse it): for custom alerting."""
 
 
 def _on_change(sender: Any, using: str = "default", **kwargs: Any) -> None:

@@ -157,6 +157,7 @@ def load_policy_set() -> PolicySet:
             max_age=row["max_age"],
             allow_private_network=row["allow_private_network"],
             origins=tuple(origins.get(row["id"], ())),
+            report_only=row["report_only"],
         )
         for row in CorsPolicy.objects.filter(enabled=True).values()
     ]

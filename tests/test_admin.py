@@ -657,7 +657,8 @@ def test_audit_list_is_newest_first_and_shows_the_columns(admin_client: Client) 
     page = text(response)
     for column in ("origin", "path", "request_method", "reason", "count", "last_seen", "policy"):
         assert f"column-{column}" in page
-    assert "column-is_overflow" in page
+    assert "column-report_only" in page
+    assert "column-is_resolved" in page
 
 
 def test_audit_filters_and_search(admin_client: Client) -> None:

@@ -151,7 +151,7 @@ def test_failure_midway_does_not_count_twice(client: Client, policy: CorsPolicy)
 
     def fail_second_entry(key: Any, tally: Any) -> bool:
         calls["n"] += 1
-        if key[0] == "https://two.example":
+        if key.origin == "https://two.example":
             raise DatabaseError("down")
         return real(key, tally)
 
@@ -209,12 +209,23 @@ def test_background_flusher_writes_without_a_request(
         mock.patch.object(audit.time, "sleep", side_effect=stop_after_one_flush),
         mock.patch.object(audit.connections, "close_all"),
     ):
-        fresh._pending[("o", "/p", "GET", "", "origin_not_allowed", "", None, False)] = audit.Tally(
-            2, timezone.now(), timezone.now()
-        )
+        key = audit.Key("o", "/p", "GET", "", "origin_not_allowed", "", None)
+        fresh._pending[key] = audit.Tally(2, timezone.now(), timezone.now())
         with pytest.raises(SystemExit):
             fresh._run(0.01)
     assert RejectedPreflight.objects.get().count == 2
+
+
+def test_a_resolved_refusal_that_happens_again_reopens(client: Client, policy: CorsPolicy) -> None:
+    refuse(client)
+    buffer.flush()
+    RejectedPreflight.objects.update(resolved_at=timezone.now())
+    buffer.flush()
+    assert RejectedPreflight.objects.get().resolved_at is not None
+    refuse(client)
+    buffer.flush()
+    row = RejectedPreflight.objects.get()
+    assert (row.resolved_at, row.count) == (None, 2)
 
 
 def test_prune_command_deletes_old_rows(settings: Any) -> None:

@@ -87,3 +87,36 @@ def test_checks_run_through_manage_py_check(settings: Any) -> None:
     settings.MIDDLEWARE = [SESSION, MIDDLEWARE_PATH]
     with pytest.raises(SystemCheckError, match=r"django_preflight\.E002"):
         call_command("check")
+
+
+@pytest.mark.django_db
+def test_deploy_checks_warn_about_weak_policies(make_policy: Any, settings: Any) -> None:
+    from django_preflight.checks import check_deploy
+
+    assert check_deploy() == []
+    make_policy(origins=("http://app.example.com",), name="plain", allow_credentials=True)
+    make_policy(origins=("",), kinds=["null"], name="sandbox", path_prefix="/embed/")
+    make_policy(origins=("",), kinds=["any"], name="open", path_prefix="/public/")
+    make_policy(origins=("http://dev.example.com",), name="dev-open", path_prefix="/dev/")
+    settings.PREFLIGHT_REASON_HEADER = "X-Why"
+    messages = check_deploy()
+    assert sorted(ids(messages)) == [
+        "django_preflight.W001",
+        "django_preflight.W002",
+        "django_preflight.W003",
+        "django_preflight.W004",
+    ]
+    texts = " ".join(m.msg for m in messages)
+    assert "'plain' allows the plain-http origin http://app.example.com" in texts
+    assert "dev-open" not in texts, "plain http without credentials is not flagged"
+
+
+@pytest.mark.django_db
+def test_deploy_checks_only_run_with_deploy(settings: Any) -> None:
+    from django.core.management import call_command
+    from django.core.management.base import SystemCheckError
+
+    settings.PREFLIGHT_SHAPE_REFUSALS = True
+    call_command("check")
+    with pytest.raises(SystemCheckError, match=r"django_preflight\.W004"):
+        call_command("check", "--deploy", "--fail-level", "WARNING")

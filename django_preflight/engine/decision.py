@@ -57,7 +57,12 @@ class RequestFacts:
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    """The engine's answer. ``detail`` names the method or header that was refused."""
+    """The engine's answer. ``detail`` names the method or header that was refused.
+
+    ``shaped_headers`` is only set on a refused method or header from an allowed origin: what
+    the policy would grant, which a development server may send so that the browser's console
+    names the method or header that failed instead of the missing Allow-Origin.
+    """
 
     outcome: Outcome
     reason: Reason
@@ -65,6 +70,7 @@ class Decision:
     headers: tuple[Header, ...] = ()
     vary: tuple[str, ...] = ()
     detail: str = ""
+    shaped_headers: tuple[Header, ...] = ()
 
     @property
     def refused(self) -> bool:
@@ -114,18 +120,18 @@ def _decide_preflight(
     if found is None:
         return _refuse(Reason.ORIGIN_NOT_ALLOWED, tier_policies[0] if tier_policies else None)
     policy, allow_origin = found
+    headers = (("Access-Control-Allow-Origin", allow_origin), *policy.preflight_headers)
     method = facts.request_method or ""
     if not is_token(method):
         return _refuse(Reason.MALFORMED_REQUEST, policy, "Access-Control-Request-Method")
     if method not in policy.methods and not policy.any_method:
-        return _refuse(Reason.METHOD_NOT_ALLOWED, policy, method)
+        return _refuse(Reason.METHOD_NOT_ALLOWED, policy, method, headers)
     requested = parse_requested_headers(facts.request_headers or "", max_requested_headers)
     if requested is None:
         return _refuse(Reason.MALFORMED_REQUEST, policy, "Access-Control-Request-Headers")
     for name in requested:
         if not policy.allows_header(name):
-            return _refuse(Reason.HEADER_NOT_ALLOWED, policy, name)
-    headers = (("Access-Control-Allow-Origin", allow_origin), *policy.preflight_headers)
+            return _refuse(Reason.HEADER_NOT_ALLOWED, policy, name, headers)
     if facts.request_private_network:
         if not policy.allow_private_network:
             return _refuse(Reason.PRIVATE_NETWORK_NOT_ALLOWED, policy)
@@ -133,5 +139,17 @@ def _decide_preflight(
     return Decision(Outcome.PREFLIGHT_ALLOWED, Reason.ALLOWED, policy, headers, PREFLIGHT_VARY)
 
 
-def _refuse(reason: Reason, policy: CompiledPolicy | None, detail: str = "") -> Decision:
-    return Decision(Outcome.PREFLIGHT_REFUSED, reason, policy, vary=PREFLIGHT_VARY, detail=detail)
+def _refuse(
+    reason: Reason,
+    policy: CompiledPolicy | None,
+    detail: str = "",
+    shaped: tuple[Header, ...] = (),
+) -> Decision:
+    return Decision(
+        Outcome.PREFLIGHT_REFUSED,
+        reason,
+        policy,
+        vary=PREFLIGHT_VARY,
+        detail=detail,
+        shaped_headers=shaped,
+    )

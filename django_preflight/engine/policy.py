@@ -70,6 +70,7 @@ class PolicySpec:
     max_age: int | None = None
     allow_private_network: bool = False
     origins: tuple[OriginSpec, ...] = ()
+    report_only: bool = False
 
 
 def validate_path_prefix(prefix: str) -> str:
@@ -294,11 +295,16 @@ class Rejected:
 
 @dataclass(frozen=True, slots=True)
 class PolicySet:
-    """An immutable snapshot of every enabled policy, compiled."""
+    """An immutable snapshot of every enabled policy, compiled.
+
+    ``report_only`` holds the report-only policies as a set of their own: they are decided
+    beside the enforced ones and never change a response.
+    """
 
     tiers: tuple[PathTier, ...] = ()
     rejected: tuple[Rejected, ...] = ()
     origin_count: int = 0
+    report_only: PolicySet | None = None
 
     def tier_for(self, path: str) -> PathTier | None:
         """The tier with the longest prefix covering ``path``, if any."""
@@ -315,6 +321,20 @@ class PolicySet:
 
 def build_policy_set(specs: Iterable[PolicySpec]) -> PolicySet:
     """Compile every policy; one invalid policy is left out and reported, never fatal."""
+    enforced: list[PolicySpec] = []
+    report_only: list[PolicySpec] = []
+    for spec in specs:
+        (report_only if spec.report_only else enforced).append(spec)
+    shadow = _compile_set(report_only) if report_only else None
+    compiled = _compile_set(enforced)
+    if shadow is None:
+        return compiled
+    return PolicySet(
+        compiled.tiers, compiled.rejected + shadow.rejected, compiled.origin_count, shadow
+    )
+
+
+def _compile_set(specs: Iterable[PolicySpec]) -> PolicySet:
     grouped: dict[str, list[tuple[CompiledPolicy, tuple[OriginSpec, ...]]]] = {}
     rejected: list[Rejected] = []
     origin_count = 0

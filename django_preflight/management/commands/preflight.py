@@ -99,6 +99,9 @@ class Command(BaseCommand):
         for tier in snapshot.tiers:
             names = ", ".join(p.name for p in tier.policies)
             self.stdout.write(f"  {tier.base or '/'}: {names}")
+        for tier in snapshot.report_only.tiers if snapshot.report_only else ():
+            names = ", ".join(p.name for p in tier.policies)
+            self.stdout.write(f"  {tier.base or '/'} (report only): {names}")
         for rejected in snapshot.rejected:
             self.stderr.write(f"  skipped {rejected.name!r}: {rejected.problem}")
 
