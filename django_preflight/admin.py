@@ -167,6 +167,7 @@ class CorsPolicyAdmin(_PolicyAdminBase):
                         "allowed_headers",
                         "allow_credentials",
                         "allow_private_network",
+                        "enforce_on_server",
                     )
                 },
             ),

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import cast
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
+from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils.cache import patch_vary_headers
 
@@ -58,6 +59,8 @@ class PreflightMiddleware:
         decision = self._decide(policies, facts)
         if facts.is_preflight:
             return self._answer_preflight(policies, decision, facts, request)
+        if decision.enforce and not is_same_origin(request, facts.origin):
+            return forbidden(decision)
         response = cast(HttpResponseBase, self.get_response(request))
         return add_cors_headers(response, decision)
 
@@ -69,6 +72,8 @@ class PreflightMiddleware:
         decision = self._decide(policies, facts)
         if facts.is_preflight:
             return self._answer_preflight(policies, decision, facts, request)
+        if decision.enforce and not is_same_origin(request, facts.origin):
+            return forbidden(decision)
         response = await cast(Awaitable[HttpResponseBase], self.get_response(request))
         return add_cors_headers(response, decision)
 
@@ -105,6 +110,25 @@ class PreflightMiddleware:
         response.headers["Content-Length"] = "0"
         patch_vary_headers(response, decision.vary)
         return response
+
+
+def is_same_origin(request: HttpRequest, origin: str | None) -> bool:
+    """Browsers send Origin on same-origin writes too; those are never CORS refusals."""
+    try:
+        return origin == f"{request.scheme}://{request.get_host()}"
+    except DisallowedHost:
+        return False
+
+
+def forbidden(decision: Decision) -> HttpResponse:
+    """Refuse a cross-origin write from an origin no policy allows, before the view runs."""
+    response = HttpResponse(
+        "Cross-origin request refused: this origin is not allowed on this path.",
+        status=403,
+        content_type="text/plain; charset=utf-8",
+    )
+    patch_vary_headers(response, decision.vary)
+    return response
 
 
 def add_cors_headers(response: HttpResponseBase, decision: Decision) -> HttpResponseBase:

@@ -92,6 +92,15 @@ class CorsPolicy(models.Model):
         default=False,
         help_text=_("Answer Private Network Access preflights (a draft Chromium put on hold)."),
     )
+    enforce_on_server = models.BooleanField(
+        _("enforce on the server"),
+        default=False,
+        help_text=_(
+            "Answer 403, without running the view, to a real cross-origin request with an "
+            "unsafe method (POST, PUT, PATCH, DELETE...) from an origin no policy on this path "
+            "allows, so a browser's cached preflight cannot keep a removed origin writing."
+        ),
+    )
     report_only = models.BooleanField(
         _("report only"),
         default=False,

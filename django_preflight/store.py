@@ -158,6 +158,7 @@ def load_policy_set() -> PolicySet:
             allow_private_network=row["allow_private_network"],
             origins=tuple(origins.get(row["id"], ())),
             report_only=row["report_only"],
+            enforce_on_server=row["enforce_on_server"],
         )
         for row in CorsPolicy.objects.filter(enabled=True).values()
     ]

@@ -9,6 +9,7 @@ from .policy import CompiledPolicy, Header, PolicySet
 from .tokens import is_token, parse_requested_headers
 
 DEFAULT_MAX_REQUESTED_HEADERS = 64
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 PREFLIGHT_VARY = ("Origin", "Access-Control-Request-Method", "Access-Control-Request-Headers")
 ACTUAL_VARY = ("Origin",)
 
@@ -62,6 +63,10 @@ class Decision:
     ``shaped_headers`` is only set on a refused method or header from an allowed origin: what
     the policy would grant, which a development server may send so that the browser's console
     names the method or header that failed instead of the missing Allow-Origin.
+
+    ``enforce`` marks a real request with an unsafe method from an origin the path's policies do
+    not allow, on a path whose policies ask to be enforced on the server: unless it turns out to
+    be same-origin, it must not reach the view.
     """
 
     outcome: Outcome
@@ -71,6 +76,7 @@ class Decision:
     vary: tuple[str, ...] = ()
     detail: str = ""
     shaped_headers: tuple[Header, ...] = ()
+    enforce: bool = False
 
     @property
     def refused(self) -> bool:
@@ -104,7 +110,11 @@ def decide(
     found = tier.origins.match(facts.origin)
     if found is None:
         return Decision(
-            Outcome.ACTUAL_REFUSED, Reason.ORIGIN_NOT_ALLOWED, tier.policies[0], vary=ACTUAL_VARY
+            Outcome.ACTUAL_REFUSED,
+            Reason.ORIGIN_NOT_ALLOWED,
+            tier.policies[0],
+            vary=ACTUAL_VARY,
+            enforce=tier.enforce_on_server and facts.method not in SAFE_METHODS,
         )
     policy, allow_origin = found
     headers = (("Access-Control-Allow-Origin", allow_origin), *policy.actual_headers)

@@ -12,6 +12,8 @@ import ipaddress
 import re
 from dataclasses import dataclass
 
+from .regex_guard import catastrophic_backtracking
+
 DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 MAX_ORIGIN_LENGTH = 300
 MAX_REGEX_LENGTH = 500
@@ -174,6 +176,10 @@ def compile_origin_regex(pattern: str) -> re.Pattern[str]:
     if len(pattern) > MAX_REGEX_LENGTH:
         raise OriginError(f"A regular expression is at most {MAX_REGEX_LENGTH} characters long.")
     try:
-        return re.compile(pattern)
+        compiled = re.compile(pattern)
     except re.error as exc:
         raise OriginError(f"This is not a valid regular expression: {exc}.") from exc
+    problem = catastrophic_backtracking(pattern)
+    if problem:
+        raise OriginError(problem)
+    return compiled

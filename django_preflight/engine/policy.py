@@ -71,6 +71,7 @@ class PolicySpec:
     allow_private_network: bool = False
     origins: tuple[OriginSpec, ...] = ()
     report_only: bool = False
+    enforce_on_server: bool = False
 
 
 def validate_path_prefix(prefix: str) -> str:
@@ -151,6 +152,7 @@ class CompiledPolicy:
     path_prefix: str
     allow_credentials: bool
     allow_private_network: bool
+    enforce_on_server: bool
     methods: frozenset[str]
     any_method: bool
     headers: frozenset[str]
@@ -194,6 +196,7 @@ def compile_policy(spec: PolicySpec) -> tuple[CompiledPolicy, tuple[OriginSpec, 
         path_prefix=spec.path_prefix,
         allow_credentials=spec.allow_credentials,
         allow_private_network=spec.allow_private_network,
+        enforce_on_server=spec.enforce_on_server,
         methods=frozenset(m for m in methods if m != "*"),
         any_method="*" in methods,
         headers=frozenset(h for h in headers if h != "*"),
@@ -277,6 +280,7 @@ class PathTier:
     base: str
     origins: OriginIndex
     policies: tuple[CompiledPolicy, ...]
+    enforce_on_server: bool = False
 
     def covers(self, path: str) -> bool:
         """Segment-aware prefix test: '/api' covers '/api' and '/api/x', never '/apix'."""
@@ -352,5 +356,7 @@ def _compile_set(specs: Iterable[PolicySpec]) -> PolicySet:
         for compiled, origins in grouped[base]:
             for origin in origins:
                 index.add(compiled, origin)
-        tiers.append(PathTier(base, index, tuple(c for c, _ in grouped[base])))
+        policies = tuple(c for c, _ in grouped[base])
+        enforce = any(p.enforce_on_server for p in policies)
+        tiers.append(PathTier(base, index, policies, enforce))
     return PolicySet(tuple(tiers), tuple(rejected), origin_count)

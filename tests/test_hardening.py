@@ -1,0 +1,112 @@
+"""Regexes that could stall a worker are refused; server-side enforcement of writes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.test import Client
+
+from django_preflight.engine.origins import OriginError, compile_origin_regex
+from django_preflight.engine.regex_guard import catastrophic_backtracking
+from django_preflight.models import AllowedOrigin, CorsPolicy
+from tests.factories import CorsPolicyFactory
+
+APP = "https://app.example.com"
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        r"(a+)+",
+        r"(a*)*b",
+        r"(.*a)+",
+        r"(\w+\.?)+example\.com",
+        r"https://([a-z]+-?)*\.example\.com",
+        r"(aa?)*b",
+        r"(a|aa)*b",
+        r"(x+x+)+y",
+        r"^(([a-z])+.)+[A-Z]([a-z])+$",
+    ],
+)
+def test_catastrophic_patterns_are_refused(pattern: str) -> None:
+    assert catastrophic_backtracking(pattern) is not None
+    with pytest.raises(OriginError, match="exponential time"):
+        compile_origin_regex(pattern)
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        r"https://([a-z0-9-]+\.)*example\.com",
+        r"https://([a-z0-9-]+\.)?example\.com",
+        r"https://([a-z0-9]+(-[a-z0-9]+)*\.)+example\.com",
+        r"https://[a-z]+(-[a-z]+)*\.example\.com",
+        r"https://(www\.)?example\.(com|org)",
+        r"https://(dev|staging)-[a-z]+\.example\.com",
+        r"https://(foo|bar)+\.example\.com",
+        r"http://localhost:\d+",
+        r"https://pr-\d+\.preview\.example\.com",
+    ],
+)
+def test_usual_patterns_are_accepted(pattern: str) -> None:
+    assert catastrophic_backtracking(pattern) is None
+
+
+@pytest.mark.django_db
+def test_a_catastrophic_regex_cannot_be_saved() -> None:
+    origin = AllowedOrigin(policy=CorsPolicyFactory(), kind="regex", value=r"https://(a+)+\.com")
+    with pytest.raises(ValidationError) as caught:
+        origin.full_clean()
+    assert "exponential time" in caught.value.message_dict["value"][0]
+
+
+@pytest.fixture
+def enforced(make_policy: Callable[..., CorsPolicy]) -> CorsPolicy:
+    return make_policy(origins=(APP,), name="enforced", path_prefix="/api/", enforce_on_server=True)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("method", "origin", "status"),
+    [
+        ("post", "https://evil.example", 403),
+        ("put", "https://evil.example", 403),
+        ("delete", "https://evil.example", 403),
+        ("get", "https://evil.example", 200),
+        ("post", APP, 200),
+        ("post", "http://testserver", 200),
+        ("post", None, 200),
+    ],
+)
+def test_enforcement_stops_cross_origin_writes_before_the_view(
+    client: Client, enforced: CorsPolicy, method: str, origin: str | None, status: int
+) -> None:
+    extra = {"HTTP_ORIGIN": origin} if origin else {}
+    response = getattr(client, method)("/api/plain/", **extra)
+    assert response.status_code == status
+    if status == 403:
+        assert b"Cross-origin request refused" in response.content
+        assert response.headers["Vary"] == "Origin"
+        assert "Access-Control-Allow-Origin" not in response.headers
+
+
+@pytest.mark.django_db
+def test_enforcement_is_off_by_default(
+    client: Client, make_policy: Callable[..., CorsPolicy]
+) -> None:
+    make_policy(origins=(APP,), name="lenient", path_prefix="/api/")
+    assert client.post("/api/plain/", HTTP_ORIGIN="https://evil.example").status_code == 200
+
+
+@pytest.mark.django_db
+def test_enforcement_on_the_async_path(enforced: CorsPolicy) -> None:
+    from asgiref.sync import async_to_sync
+    from django.test import AsyncClient
+
+    async def post() -> Any:
+        return await AsyncClient().post("/api/plain/", headers={"Origin": "https://evil.example"})
+
+    assert async_to_sync(post)().status_code == 403
