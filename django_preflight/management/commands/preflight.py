@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from ... import conf
 from ...audit import buffer
+from ...corsheaders_import import SETTING_NAMES, create_drafts, translate
 from ...engine.browser import CorsRequest
 from ...engine.diagnose import diagnose
 from ...models import RejectedPreflight
+from ...portable import ImportFileError, apply_import, export_policies, parse, plan_import
 from ...probe import probe
 from ...store import load_policy_set
 
@@ -44,6 +50,28 @@ class Command(BaseCommand):
         )
         probe_parser.add_argument("path", metavar="URL", help="Full http(s) URL to call.")
         probe_parser.add_argument("--timeout", type=float, default=10.0, help="Seconds per call.")
+        export = actions.add_parser("export", help="Write every policy and origin as JSON.")
+        export.add_argument("--output", "-o", default="-", help="File to write (default stdout).")
+        importer = actions.add_parser(
+            "import", help="Validate a JSON file of policies and apply it in one transaction."
+        )
+        importer.add_argument(
+            "file", metavar="FILE", help="A file written by 'export' ('-': stdin)."
+        )
+        importer.add_argument("--dry-run", action="store_true", help="Show the changes only.")
+        importer.add_argument(
+            "--prune", action="store_true", help="Delete policies the file does not list."
+        )
+        settings_importer = actions.add_parser(
+            "import-settings",
+            help="Create policies equivalent to django-cors-headers' CORS_* settings.",
+        )
+        settings_importer.add_argument(
+            "--name", default="imported-cors-headers", help="Name of the policy to create."
+        )
+        settings_importer.add_argument(
+            "--dry-run", action="store_true", help="Show what would be created, create nothing."
+        )
         for sub in (explain, probe_parser):
             sub.add_argument("--origin", required=True, help="The calling page's origin.")
             sub.add_argument("--method", default="GET", help="fetch() method (default GET).")
@@ -63,6 +91,12 @@ class Command(BaseCommand):
             self._prune(options["days"], options["dry_run"])
         elif action == "status":
             self._status()
+        elif action == "export":
+            self._export(options["output"])
+        elif action == "import":
+            self._import(options["file"], options["dry_run"], options["prune"])
+        elif action == "import-settings":
+            self._import_settings(options["name"], options["dry_run"])
         else:
             request = CorsRequest(
                 url=options["path"],
@@ -104,6 +138,47 @@ class Command(BaseCommand):
             self.stdout.write(f"  {tier.base or '/'} (report only): {names}")
         for rejected in snapshot.rejected:
             self.stderr.write(f"  skipped {rejected.name!r}: {rejected.problem}")
+
+    def _export(self, output: str) -> None:
+        text = json.dumps(export_policies(), indent=2, sort_keys=False) + "\n"
+        if output == "-":
+            self.stdout.write(text, ending="")
+        else:
+            Path(output).write_text(text, encoding="utf-8")
+            self.stderr.write(f"Wrote {output}.")
+
+    def _import(self, source: str, dry_run: bool, prune: bool) -> None:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+        try:
+            plan = plan_import(parse(text), prune=prune)
+        except ImportFileError as exc:
+            raise CommandError(f"Nothing was changed: {exc}") from exc
+        for line in plan.describe():
+            self.stdout.write(line)
+        if dry_run:
+            self.stdout.write("Dry run: nothing was changed.")
+            return
+        apply_import(plan)
+        self.stdout.write(self.style.SUCCESS("Applied."))
+
+    def _import_settings(self, name: str, dry_run: bool) -> None:
+        result = translate(lambda key, default: getattr(settings, key, default), name)
+        present = [key for key in SETTING_NAMES if hasattr(settings, key)]
+        self.stdout.write("Read: " + (", ".join(present) or "no CORS_* setting (defaults)"))
+        for draft in result.policies:
+            self.stdout.write(f"Policy '{draft.name}': {draft.fields}")
+            for kind, value in draft.origins:
+                self.stdout.write(f"  origin ({kind}) {value}")
+        for note in result.notes:
+            self.stdout.write(self.style.WARNING(f"Note: {note}"))
+        if dry_run:
+            self.stdout.write("Dry run: nothing was created.")
+            return
+        try:
+            create_drafts(result.policies)
+        except ValidationError as exc:
+            raise CommandError(f"Nothing was created: {' '.join(exc.messages)}") from exc
+        self.stdout.write(self.style.SUCCESS(f"Created {len(result.policies)} policies."))
 
     def _explain(self, request: CorsRequest) -> bool:
         settings = conf.get()

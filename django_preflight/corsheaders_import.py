@@ -1,0 +1,208 @@
+"""Translate django-cors-headers' ``CORS_*`` settings into equivalent policies.
+
+Where the old configuration was unsafe or cannot be expressed exactly, the translation does
+the safe thing and says so in a note: an unanchored regex becomes a whole-string match, and
+allowing every origin with credentials becomes 'any origin' without credentials.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from .engine.origins import OriginError, compile_origin_regex, normalise_origin
+from .engine.policy import MAX_AGE_BROWSER_CAP, MAX_AGE_LIMIT
+
+DEFAULT_HEADERS = (
+    "accept",
+    "authorization",
+    "content-type",
+    "user-agent",
+    "x-csrftoken",
+    "x-requested-with",
+)
+DEFAULT_METHODS = ("DELETE", "GET", "OPTIONS", "PATCH", "POST", "PUT")
+SETTING_NAMES = (
+    "CORS_ALLOWED_ORIGINS",
+    "CORS_ORIGIN_WHITELIST",
+    "CORS_ALLOWED_ORIGIN_REGEXES",
+    "CORS_ORIGIN_REGEX_WHITELIST",
+    "CORS_ALLOW_ALL_ORIGINS",
+    "CORS_ORIGIN_ALLOW_ALL",
+    "CORS_URLS_REGEX",
+    "CORS_ALLOW_METHODS",
+    "CORS_ALLOW_HEADERS",
+    "CORS_EXPOSE_HEADERS",
+    "CORS_PREFLIGHT_MAX_AGE",
+    "CORS_ALLOW_CREDENTIALS",
+    "CORS_ALLOW_PRIVATE_NETWORK",
+)
+_META = set(".^$*+?{}[]()|\\")
+
+
+@dataclass
+class PolicyDraft:
+    """A policy to create: the model's field values and its origins as (kind, value)."""
+
+    name: str
+    fields: dict[str, Any]
+    origins: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class Translation:
+    """The policies to create and every note about what could not be kept as it was."""
+
+    policies: list[PolicyDraft]
+    notes: list[str]
+
+
+def translate(get: Callable[[str, Any], Any], name: str = "imported-cors-headers") -> Translation:
+    """Read the settings through ``get(setting, default)`` and build the policies."""
+    notes: list[str] = []
+    credentials = bool(get("CORS_ALLOW_CREDENTIALS", False))
+    allow_all = bool(get("CORS_ALLOW_ALL_ORIGINS", get("CORS_ORIGIN_ALLOW_ALL", False)))
+    prefix = _prefix(get("CORS_URLS_REGEX", r"^.*$"), notes)
+    fields: dict[str, Any] = {
+        "path_prefix": prefix,
+        "allow_credentials": credentials,
+        "allowed_methods": [str(m) for m in get("CORS_ALLOW_METHODS", DEFAULT_METHODS)],
+        "allowed_headers": [str(h).lower() for h in get("CORS_ALLOW_HEADERS", DEFAULT_HEADERS)],
+        "exposed_headers": [str(h) for h in get("CORS_EXPOSE_HEADERS", ())],
+        "max_age": _max_age(get("CORS_PREFLIGHT_MAX_AGE", 86400), notes),
+        "allow_private_network": bool(get("CORS_ALLOW_PRIVATE_NETWORK", False)),
+        "description": "Imported from django-cors-headers settings.",
+    }
+    if credentials:
+        for key in ("allowed_methods", "allowed_headers"):
+            if "*" in fields[key]:
+                fields[key] = [v for v in fields[key] if v != "*"]
+                notes.append(
+                    f"'*' in {key.replace('_', ' ')} is a literal name on credentialed requests "
+                    "in browsers; it was left out: list the names you need."
+                )
+    origins = _exact_origins(get("CORS_ALLOWED_ORIGINS", get("CORS_ORIGIN_WHITELIST", ())), notes)
+    origins += _regexes(
+        get("CORS_ALLOWED_ORIGIN_REGEXES", get("CORS_ORIGIN_REGEX_WHITELIST", ())), notes
+    )
+    policies = [PolicyDraft(name, fields, origins)]
+    if allow_all:
+        if credentials:
+            notes.append(
+                "CORS_ALLOW_ALL_ORIGINS with CORS_ALLOW_CREDENTIALS echoed every origin with "
+                "credentials, so any website could read your users' data. Imported as 'any "
+                f"origin' without credentials in policy '{name}-any-origin'; the listed origins "
+                f"keep credentials in '{name}'."
+            )
+            open_fields = {**fields, "allow_credentials": False}
+            policies.append(PolicyDraft(f"{name}-any-origin", open_fields, [("any", "")]))
+        else:
+            policies[0].origins.append(("any", ""))
+    return Translation(policies, notes)
+
+
+def _exact_origins(values: Any, notes: list[str]) -> list[tuple[str, str]]:
+    origins: list[tuple[str, str]] = []
+    for value in values:
+        if value == "null":
+            origins.append(("null", ""))
+            notes.append(
+                "'null' was allowed: kept as the explicit 'null origin' kind; any "
+                "sandboxed page can send it."
+            )
+            continue
+        try:
+            origins.append(("exact", normalise_origin(str(value))))
+        except OriginError as exc:
+            notes.append(f"Origin {value!r} was skipped: {exc}")
+    return origins
+
+
+def _regexes(values: Any, notes: list[str]) -> list[tuple[str, str]]:
+    origins: list[tuple[str, str]] = []
+    for value in values:
+        text = value.pattern if isinstance(value, re.Pattern) else str(value)
+        body = text[1:] if text.startswith("^") else text
+        anchored_end = body.endswith("$") and not body.endswith("\\$")
+        body = body[:-1] if anchored_end else body
+        if not anchored_end and not body.endswith(".*"):
+            notes.append(
+                f"Regex {text!r} was matched only at its start, so longer origins such as "
+                "'...evil.net' passed too; it is now matched against the whole origin."
+            )
+        try:
+            compile_origin_regex(body)
+        except OriginError as exc:
+            notes.append(f"Regex {text!r} was skipped: {exc}")
+            continue
+        origins.append(("regex", body))
+    return origins
+
+
+def _prefix(value: Any, notes: list[str]) -> str:
+    text = value.pattern if isinstance(value, re.Pattern) else str(value)
+    body = text[1:] if text.startswith("^") else text
+    literal = []
+    index = 0
+    while index < len(body):
+        char = body[index]
+        if char == "\\" and index + 1 < len(body) and body[index + 1] in "/.-_":
+            literal.append(body[index + 1])
+            index += 2
+            continue
+        if char in _META:
+            break
+        literal.append(char)
+        index += 1
+    rest = body[index:]
+    prefix = "".join(literal) or "/"
+    if not prefix.startswith("/"):
+        prefix = "/"
+    if rest not in ("", ".*", ".*$", "$") or not text.startswith("^"):
+        notes.append(
+            f"CORS_URLS_REGEX {text!r} cannot be expressed as a path prefix; the policy covers "
+            f"'{prefix}', which may include more paths. Narrow it in the admin if needed."
+        )
+    elif rest == "$":
+        notes.append(
+            f"CORS_URLS_REGEX {text!r} matched one path only; the policy covers the prefix "
+            f"'{prefix}' and everything below it."
+        )
+    return prefix
+
+
+def _max_age(value: Any, notes: list[str]) -> int | None:
+    seconds = int(value or 0)
+    if seconds <= 0:
+        return None
+    if seconds > MAX_AGE_LIMIT:
+        notes.append(f"CORS_PREFLIGHT_MAX_AGE {seconds} was lowered to {MAX_AGE_LIMIT}.")
+        return MAX_AGE_LIMIT
+    if seconds > MAX_AGE_BROWSER_CAP:
+        notes.append(
+            f"CORS_PREFLIGHT_MAX_AGE is {seconds}; Chromium caps it at {MAX_AGE_BROWSER_CAP} "
+            "seconds, so a removed origin may keep its cached preflight that long."
+        )
+    return seconds
+
+
+@transaction.atomic
+def create_drafts(drafts: list[PolicyDraft]) -> None:
+    """Create the policies through validated saves; all or nothing."""
+    from .models import AllowedOrigin, CorsPolicy
+
+    for draft in drafts:
+        if CorsPolicy.objects.filter(name=draft.name).exists():
+            raise ValidationError(f"A policy named '{draft.name}' exists already; pass --name.")
+        policy = CorsPolicy(name=draft.name, **draft.fields)
+        policy.full_clean()
+        policy.save()
+        for kind, value in draft.origins:
+            origin = AllowedOrigin(policy=policy, kind=kind, value=value)
+            origin.full_clean()
+            origin.save()

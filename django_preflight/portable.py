@@ -1,0 +1,232 @@
+"""Policies as code: export every policy to JSON, and apply such a file atomically.
+
+A file is validated in full before anything is written; applying it is one transaction, so an
+invalid file changes nothing. Policies are matched by name.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from .models import AllowedOrigin, CorsPolicy
+
+FORMAT = "django-preflight/1"
+POLICY_FIELDS = (
+    "description",
+    "enabled",
+    "path_prefix",
+    "allow_credentials",
+    "allowed_methods",
+    "allowed_headers",
+    "exposed_headers",
+    "max_age",
+    "allow_private_network",
+    "report_only",
+    "enforce_on_server",
+)
+MAX_FILE_BYTES = 50 * 1024 * 1024
+
+
+class ImportFileError(ValueError):
+    """The file cannot be applied; the message says where and why."""
+
+
+def export_policies() -> dict[str, Any]:
+    """Every policy with its origins, in a stable order so diffs in version control stay small."""
+    policies = []
+    for policy in CorsPolicy.objects.order_by("name").prefetch_related("origins"):
+        entry: dict[str, Any] = {"name": policy.name}
+        entry.update({name: getattr(policy, name) for name in POLICY_FIELDS})
+        entry["origins"] = [
+            {"kind": o.kind, "value": o.value, "note": o.note}
+            for o in sorted(policy.origins.all(), key=lambda o: (o.kind, o.value))
+        ]
+        policies.append(entry)
+    return {"format": FORMAT, "policies": policies}
+
+
+@dataclass
+class PolicyPlan:
+    """What applying the file does to one policy."""
+
+    name: str
+    action: str
+    changed_fields: list[str] = field(default_factory=list)
+    added_origins: list[str] = field(default_factory=list)
+    removed_origins: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ImportPlan:
+    """The whole change, computed before anything is written."""
+
+    policies: list[tuple[CorsPolicy, list[AllowedOrigin]]]
+    changes: list[PolicyPlan]
+
+    def describe(self) -> list[str]:
+        """One line per change, for ``--dry-run`` and for the log of a real run."""
+        lines = []
+        for change in self.changes:
+            if change.action == "unchanged":
+                continue
+            parts = [f"{change.action} policy '{change.name}'"]
+            if change.changed_fields:
+                parts.append("fields: " + ", ".join(change.changed_fields))
+            if change.added_origins:
+                parts.append("+ " + ", ".join(change.added_origins))
+            if change.removed_origins:
+                parts.append("- " + ", ".join(change.removed_origins))
+            lines.append("; ".join(parts))
+        return lines or ["No change."]
+
+
+def parse(text: str) -> dict[str, Any]:
+    """Read a file's JSON and check its outer shape."""
+    if len(text.encode()) > MAX_FILE_BYTES:
+        raise ImportFileError(f"The file is larger than {MAX_FILE_BYTES} bytes.")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ImportFileError(f"Not valid JSON: {exc}.") from exc
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise ImportFileError(f"Not a django-preflight file: expected format '{FORMAT}'.")
+    if not isinstance(data.get("policies"), list):
+        raise ImportFileError("'policies' must be a list.")
+    return data
+
+
+def plan_import(data: dict[str, Any], *, prune: bool = False) -> ImportPlan:
+    """Validate every policy and origin of ``data`` and compute the change; writes nothing."""
+    existing = {p.name: p for p in CorsPolicy.objects.prefetch_related("origins")}
+    seen: set[str] = set()
+    built: list[tuple[CorsPolicy, list[AllowedOrigin]]] = []
+    changes: list[PolicyPlan] = []
+    for index, entry in enumerate(data["policies"]):
+        where = f"policies[{index}]"
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+            raise ImportFileError(f"{where}: each policy is an object with a 'name'.")
+        name = entry["name"]
+        if name in seen:
+            raise ImportFileError(f"{where}: policy '{name}' appears twice.")
+        seen.add(name)
+        unknown = set(entry) - {"name", "origins", *POLICY_FIELDS}
+        if unknown:
+            raise ImportFileError(f"{where}: unknown fields {', '.join(sorted(unknown))}.")
+        policy = existing.get(name) or CorsPolicy(name=name)
+        before = None if policy.pk is None else _snapshot(policy)
+        defaults = CorsPolicy(name=name)
+        for attr in POLICY_FIELDS:
+            setattr(policy, attr, entry.get(attr, getattr(defaults, attr)))
+        origins = _origins(entry.get("origins", []), policy, where)
+        _validate(policy, origins, where)
+        built.append((policy, origins))
+        changes.append(_compare(before, policy, origins))
+    if prune:
+        changes.extend(PolicyPlan(name, "delete") for name in sorted(set(existing) - seen))
+    return ImportPlan(built, changes)
+
+
+def _origins(raw: Any, policy: CorsPolicy, where: str) -> list[AllowedOrigin]:
+    if not isinstance(raw, list):
+        raise ImportFileError(f"{where}.origins must be a list.")
+    origins = []
+    for position, item in enumerate(raw):
+        if not isinstance(item, dict) or set(item) - {"kind", "value", "note"}:
+            raise ImportFileError(
+                f"{where}.origins[{position}]: an origin is an object with kind, value, note."
+            )
+        origins.append(
+            AllowedOrigin(
+                kind=item.get("kind", AllowedOrigin.Kind.EXACT),
+                value=item.get("value", ""),
+                note=item.get("note", ""),
+            )
+        )
+    return origins
+
+
+def _validate(policy: CorsPolicy, origins: list[AllowedOrigin], where: str) -> None:
+    try:
+        policy.full_clean(exclude=["name"], validate_unique=False)
+    except ValidationError as exc:
+        raise ImportFileError(f"{where} ('{policy.name}'): {_flatten(exc)}") from exc
+    keys = set()
+    for position, origin in enumerate(origins):
+        origin.policy = policy
+        try:
+            origin.full_clean(exclude=["policy"], validate_unique=False, validate_constraints=False)
+        except ValidationError as exc:
+            raise ImportFileError(
+                f"{where}.origins[{position}] ('{policy.name}'): {_flatten(exc)}"
+            ) from exc
+        if origin.kind == AllowedOrigin.Kind.ANY and policy.allow_credentials:
+            raise ImportFileError(
+                f"{where} ('{policy.name}'): 'any origin' cannot be combined with credentials."
+            )
+        key = (origin.kind, origin.value)
+        if key in keys:
+            raise ImportFileError(
+                f"{where} ('{policy.name}'): {origin.value or origin.kind} is listed twice."
+            )
+        keys.add(key)
+
+
+def _flatten(exc: ValidationError) -> str:
+    if hasattr(exc, "error_dict"):
+        return "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
+    return " ".join(exc.messages)
+
+
+def _label(origin: AllowedOrigin) -> str:
+    return origin.value or f"({origin.kind})"
+
+
+Snapshot = tuple[dict[str, Any], dict[tuple[str, str], AllowedOrigin]]
+
+
+def _snapshot(policy: CorsPolicy) -> Snapshot:
+    """A saved policy's fields and origins, before the file's values are set on it."""
+    fields = {attr: getattr(policy, attr) for attr in POLICY_FIELDS}
+    return fields, {(o.kind, o.value): o for o in policy.origins.all()}
+
+
+def _compare(
+    before: Snapshot | None, policy: CorsPolicy, origins: list[AllowedOrigin]
+) -> PolicyPlan:
+    wanted = {(o.kind, o.value): o for o in origins}
+    if before is None:
+        return PolicyPlan(policy.name, "create", [], [_label(o) for o in origins])
+    fields, had = before
+    changed = [a for a in POLICY_FIELDS if fields[a] != getattr(policy, a)]
+    added = [_label(wanted[k]) for k in wanted if k not in had]
+    removed = [_label(had[k]) for k in had if k not in wanted]
+    action = "update" if changed or added or removed else "unchanged"
+    return PolicyPlan(policy.name, action, changed, added, removed)
+
+
+@transaction.atomic
+def apply_import(plan: ImportPlan) -> None:
+    """Write the planned state in one transaction."""
+    for policy, origins in plan.policies:
+        policy.save()
+        wanted = {(o.kind, o.value) for o in origins}
+        for stale in policy.origins.all():
+            if (stale.kind, stale.value) not in wanted:
+                stale.delete()
+        have = {(o.kind, o.value): o for o in policy.origins.all()}
+        for origin in origins:
+            existing = have.get((origin.kind, origin.value))
+            if existing is None:
+                origin.policy = policy
+                origin.save()
+            elif existing.note != origin.note:
+                existing.note = origin.note
+                existing.save(update_fields=["note"])
+    doomed = [c.name for c in plan.changes if c.action == "delete"]
+    for policy in CorsPolicy.objects.filter(name__in=doomed):
+        policy.delete()
