@@ -19,6 +19,7 @@ SAFELISTED_HEADERS = frozenset({"accept", "accept-language", "content-language",
 NORMALISED_METHODS = frozenset({"DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"})
 PREFLIGHT_FAILED = "Response to preflight request doesn't pass access control check: "
 NO_ALLOW_ORIGIN = "No 'Access-Control-Allow-Origin' header is present on the requested resource."
+VALID_VALUE = " Have the server send the header with a valid value."
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +96,7 @@ def check_allow_origin(request: CorsRequest, response: RawResponse) -> str | Non
     if len(response.values("Access-Control-Allow-Origin")) > 1 or "," in allow_origin:
         return (
             "The 'Access-Control-Allow-Origin' header contains multiple values "
-            f"'{allow_origin}', but only one is allowed."
+            f"'{allow_origin}', but only one is allowed." + VALID_VALUE
         )
     if allow_origin == "*":
         if request.credentials:
@@ -106,7 +107,7 @@ def check_allow_origin(request: CorsRequest, response: RawResponse) -> str | Non
     elif allow_origin != request.origin:
         return (
             f"The 'Access-Control-Allow-Origin' header has a value '{allow_origin}' that is "
-            "not equal to the supplied origin."
+            "not equal to the supplied origin." + VALID_VALUE
         )
     return None
 
