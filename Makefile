@@ -17,7 +17,7 @@ demo: install
 	$(BIN)/python manage.py rundemo
 
 test: install
-	$(BIN)/python -m pytest --cov --cov-report=term
+	$(BIN)/python -m pytest --cov --cov-report=term $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -106,6 +106,12 @@ class CorsPolicyAdmin(_PolicyAdminBase):
     readonly_fields = ("created_at", "updated_at", "origin_summary")
     inlines = (AllowedOriginInline,)
     actions = ("enable_policies", "disable_policies")
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[CorsPolicy], search_term: str
+    ) -> tuple[QuerySet[CorsPolicy], bool]:
+        """Origins are stored in lower case and compared exactly on MySQL: search in lower case."""
+        return super().get_search_results(request, queryset, search_term.lower())
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[CorsPolicy]:
         """Count origins in the list's own query instead of one query per row.
@@ -221,6 +227,8 @@ class CorsPolicyAdmin(_PolicyAdminBase):
 
     def test_request_view(self, request: HttpRequest) -> HttpResponse:
         """Decide a call against the saved policies and show the browser's verdict."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
         form = TestRequestForm(request.POST or None)
         context: dict[str, Any] = {
             **self.admin_site.each_context(request),
@@ -257,7 +265,7 @@ class CorsPolicyAdmin(_PolicyAdminBase):
     @admin.action(description=_("Enable selected policies"), permissions=("change",))
     def enable_policies(self, request: HttpRequest, queryset: QuerySet[CorsPolicy]) -> None:
         """Turn policies on in one UPDATE."""
-        count = self._set_enabled(queryset, enabled=True)
+        count = self._set_enabled(request, queryset, enabled=True)
         self.message_user(
             request,
             ngettext("Enabled %(count)d policy.", "Enabled %(count)d policies.", count)
@@ -268,7 +276,7 @@ class CorsPolicyAdmin(_PolicyAdminBase):
     @admin.action(description=_("Disable selected policies"), permissions=("change",))
     def disable_policies(self, request: HttpRequest, queryset: QuerySet[CorsPolicy]) -> None:
         """Turn policies off in one UPDATE."""
-        count = self._set_enabled(queryset, enabled=False)
+        count = self._set_enabled(request, queryset, enabled=False)
         self.message_user(
             request,
             ngettext("Disabled %(count)d policy.", "Disabled %(count)d policies.", count)
@@ -276,12 +284,18 @@ class CorsPolicyAdmin(_PolicyAdminBase):
             messages.SUCCESS,
         )
 
-    def _set_enabled(self, queryset: QuerySet[CorsPolicy], *, enabled: bool) -> int:
-        """Update only rows that change, by primary key: the list's query may be distinct."""
+    def _set_enabled(
+        self, request: HttpRequest, queryset: QuerySet[CorsPolicy], *, enabled: bool
+    ) -> int:
+        """Update only rows that change, by primary key (the list's query may be distinct),
+        and record each change in the admin's history as a form save would."""
         rows = CorsPolicy._default_manager.using(queryset.db).filter(
             pk__in=list(queryset.values_list("pk", flat=True)), enabled=not enabled
         )
+        changed = list(rows)
         count = rows.update(enabled=enabled, updated_at=timezone.now())
+        for policy in changed:
+            self.log_change(request, policy, [{"changed": {"fields": ["Enabled"]}}])
         if count:
             _publish_after_commit(queryset.db)
         return count
@@ -298,6 +312,12 @@ class AllowedOriginAdmin(_OriginAdminBase):
     autocomplete_fields = ("policy",)
     fields = ("policy", "kind", "value", "note", "created_at")
     readonly_fields = ("created_at",)
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[AllowedOrigin], search_term: str
+    ) -> tuple[QuerySet[AllowedOrigin], bool]:
+        """Origins are stored in lower case and compared exactly on MySQL: search in lower case."""
+        return super().get_search_results(request, queryset, search_term.lower())
 
     def save_model(self, request: HttpRequest, obj: AllowedOrigin, form: Any, change: bool) -> None:
         """Save, then warn when the origin is 'null'."""
@@ -433,10 +453,15 @@ class RejectedPreflightAdmin(_RejectedAdminBase):
         applicable = [remedy for remedy in planned if remedy.applicable]
         if request.POST.get("post") == "yes" and applicable:
             try:
-                changed = remedies.apply(applicable)
+                made = remedies.apply(applicable)
             except ValidationError as exc:
                 self.message_user(request, " ".join(exc.messages), messages.ERROR)
                 return None
+            policy_admin = self.admin_site.get_model_admin(CorsPolicy)
+            for remedy in made:
+                assert remedy.policy is not None
+                policy_admin.log_change(request, remedy.policy, remedy.change_message())
+            changed = len(made)
             self.message_user(
                 request,
                 ngettext(

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
-from django.db import DatabaseError, IntegrityError, connections, transaction
+from django.db import IntegrityError, connections, transaction
 from django.db.models import F
 from django.db.models.functions import Greatest
 from django.utils import timezone
@@ -55,7 +55,8 @@ class Tally:
     last_seen: datetime
 
 
-def _clip(value: str | None, limit: int) -> str:
+def clip(value: str | None, limit: int) -> str:
+    """Cut a user-supplied value to ``limit`` characters, marking the cut."""
     text = value or ""
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -88,12 +89,12 @@ class AuditBuffer:
             return
         limit = settings.AUDIT_MAX_VALUE_LENGTH
         key = Key(
-            _clip(facts.origin, min(limit, 300)),
-            _clip(facts.path, min(limit, 500)),
-            _clip(facts.request_method, min(limit, 64)),
-            _clip(facts.request_headers, min(limit, 500)),
+            clip(facts.origin, min(limit, 300)),
+            clip(facts.path, min(limit, 500)),
+            clip(facts.request_method, min(limit, 64)),
+            clip(facts.request_headers, min(limit, 500)),
             decision.reason.value,
-            _clip(decision.detail, min(limit, 100)),
+            clip(decision.detail, min(limit, 100)),
             decision.policy.id if decision.policy is not None else None,
             report_only=report_only,
         )
@@ -144,7 +145,8 @@ class AuditBuffer:
             return 0
         try:
             return _write(batch)
-        except DatabaseError:
+        except Exception:
+            # Database errors above all, but any failure must keep the counts, not drop them.
             logger.exception("django-preflight could not write the audit; keeping counts in memory")
             capacity = conf.get().AUDIT_BUFFER_SIZE
             with self._lock:

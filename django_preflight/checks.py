@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -136,6 +137,15 @@ def check_deploy(**kwargs: Any) -> list[checks.CheckMessage]:
     return warnings + _policy_warnings()
 
 
+_HTTP_NOT_FORCED_TO_HTTPS = re.compile(r"http(?!s(?![?*]|\{0))(?!\[s\](?![?*]|\{0))")
+
+
+def _regex_allows_http(pattern: str) -> bool:
+    """Whether a regex may accept a plain-http origin: no mandatory 'https' in it, or an
+    'http' whose 's' is optional ('https?', '(http|https)', 'http[s]?', 'https{0,1}')."""
+    return "https" not in pattern or bool(_HTTP_NOT_FORCED_TO_HTTPS.search(pattern))
+
+
 def _policy_warnings() -> list[checks.CheckMessage]:
     from django.db import DatabaseError
 
@@ -143,11 +153,13 @@ def _policy_warnings() -> list[checks.CheckMessage]:
 
     try:
         enabled = AllowedOrigin.objects.filter(policy__enabled=True).select_related("policy")
-        risky_http = enabled.filter(
-            policy__allow_credentials=True,
-            kind__in=("exact", "subdomain", "regex"),
-            value__startswith="http://",
-        )
+        credentialed = enabled.filter(policy__allow_credentials=True)
+        risky_http = [
+            origin
+            for origin in credentialed.filter(kind__in=("exact", "subdomain", "regex"))
+            if origin.value.startswith("http://")
+            or (origin.kind == AllowedOrigin.Kind.REGEX and _regex_allows_http(origin.value))
+        ]
         nulls = enabled.filter(kind=AllowedOrigin.Kind.NULL)
         anys = enabled.filter(kind=AllowedOrigin.Kind.ANY)
         found = (

@@ -1,4 +1,4 @@
-"""A list of HTTP tokens stored as JSON and edited as one comma-separated line."""
+"""Model fields: token lists edited as one line, and text compared byte for byte everywhere."""
 
 from __future__ import annotations
 
@@ -39,3 +39,18 @@ class TokenListField(models.JSONField):
         return models.Field.formfield(
             self, **{"form_class": TokenListFormField, "max_length": 1000, **kwargs}
         )
+
+
+class CaseSensitiveCharField(models.CharField):  # type: ignore[type-arg]
+    """A CharField compared case-sensitively on every database.
+
+    MySQL and MariaDB compare text case-insensitively by default, so two regexes differing
+    only in case (``\\d`` and ``\\D``) would collide in a unique constraint there.
+    """
+
+    def db_parameters(self, connection: Any) -> dict[str, Any]:
+        """Binary collation on MySQL/MariaDB; the default (already exact) elsewhere."""
+        parameters: dict[str, Any] = super().db_parameters(connection)
+        if connection.vendor == "mysql":
+            parameters["collation"] = "utf8mb4_bin"
+        return parameters

@@ -20,7 +20,7 @@ from .engine.policy import (
     validate_origin,
     validate_path_prefix,
 )
-from .fields import TokenListField
+from .fields import CaseSensitiveCharField, TokenListField
 
 DEFAULT_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 DEFAULT_HEADERS = ("accept", "authorization", "content-type", "x-csrftoken", "x-requested-with")
@@ -179,7 +179,7 @@ class AllowedOrigin(models.Model):
         CorsPolicy, on_delete=models.CASCADE, related_name="origins", verbose_name=_("policy")
     )
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.EXACT)
-    value = models.CharField(
+    value = CaseSensitiveCharField(
         _("value"),
         max_length=500,
         blank=True,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -33,6 +34,12 @@ class Remedy:
     def applicable(self) -> bool:
         """True when there is a change to make."""
         return not self.problem
+
+    def change_message(self) -> list[dict[str, Any]]:
+        """The admin history entry for this change, in the form Django's own forms write."""
+        if self.field == "origins":
+            return [{"added": {"name": "allowed origin", "object": self.value}}]
+        return [{"changed": {"fields": [self.field.replace("_", " ").capitalize()]}}]
 
     def describe(self) -> str:
         """One line for the confirmation page."""
@@ -80,13 +87,14 @@ def _plan_one(row: RejectedPreflight) -> Remedy:
 
 
 @transaction.atomic
-def apply(remedies: Iterable[Remedy]) -> int:
-    """Make every applicable change through validated saves; resolve the rows. Returns changes.
+def apply(remedies: Iterable[Remedy]) -> list[Remedy]:
+    """Make every applicable change through validated saves; resolve the rows. Returns the
+    remedies that changed something.
 
     Raises ValidationError (and changes nothing) if any change would make a policy invalid.
     A change already in place only resolves its row.
     """
-    changed = 0
+    made: list[Remedy] = []
     for remedy in remedies:
         if not remedy.applicable:
             continue
@@ -97,20 +105,20 @@ def apply(remedies: Iterable[Remedy]) -> int:
             origin.full_clean(validate_unique=False, validate_constraints=False)
             if not policy.origins.filter(kind=origin.kind, value=origin.value).exists():
                 origin.save()
-                changed += 1
+                made.append(remedy)
         elif remedy.field == "allow_private_network":
             if not policy.allow_private_network:
                 policy.allow_private_network = True
                 _save(policy)
-                changed += 1
+                made.append(remedy)
         else:
             values = list(getattr(policy, remedy.field) or [])
             if remedy.value not in values:
                 setattr(policy, remedy.field, [*values, remedy.value])
                 _save(policy)
-                changed += 1
+                made.append(remedy)
         RejectedPreflight.objects.filter(pk=remedy.row.pk).update(resolved_at=timezone.now())
-    return changed
+    return made
 
 
 def _save(policy: CorsPolicy) -> None:

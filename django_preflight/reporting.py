@@ -13,7 +13,7 @@ import time
 from django.http import HttpRequest
 
 from . import conf
-from .audit import buffer
+from .audit import buffer, clip
 from .engine.decision import Decision, RequestFacts
 from .signals import preflight_refused
 
@@ -51,29 +51,35 @@ def report_refusal(
 ) -> None:
     """Record, log and signal one refusal; never raises into the request."""
     buffer.record(decision, facts, report_only=report_only)
-    suppressed = log_limit.take(conf.get().LOG_REFUSALS_PER_MINUTE)
+    settings = conf.get()
+    suppressed = log_limit.take(settings.LOG_REFUSALS_PER_MINUTE)
     if suppressed is not None:
         policy = decision.policy.name if decision.policy is not None else None
+        limit = settings.AUDIT_MAX_VALUE_LENGTH
+        origin, path, method, headers = (
+            clip(value, limit) if value is not None else None
+            for value in (facts.origin, facts.path, facts.request_method, facts.request_headers)
+        )
         logger.warning(
             "%spreflight refused: reason=%s detail=%r origin=%r path=%r method=%r headers=%r "
             "policy=%r%s",
             "report-only " if report_only else "",
             decision.reason.value,
             decision.detail,
-            facts.origin,
-            facts.path,
-            facts.request_method,
-            facts.request_headers,
+            origin,
+            path,
+            method,
+            headers,
             policy,
             f" ({suppressed} more refusals not logged)" if suppressed else "",
             extra={
                 "preflight": {
                     "reason": decision.reason.value,
                     "detail": decision.detail,
-                    "origin": facts.origin,
-                    "path": facts.path,
-                    "method": facts.request_method,
-                    "headers": facts.request_headers,
+                    "origin": origin,
+                    "path": path,
+                    "method": method,
+                    "headers": headers,
                     "policy": policy,
                     "report_only": report_only,
                     "suppressed": suppressed,

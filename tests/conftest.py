@@ -8,13 +8,15 @@ from typing import Any
 import pytest
 from django.core.cache import cache
 
+from django_preflight import reporting
 from django_preflight.audit import buffer
 from django_preflight.models import AllowedOrigin, CorsPolicy
 from django_preflight.store import store
 
 
 @pytest.fixture(autouse=True)
-def _fresh_state() -> Iterator[None]:
+def _fresh_state(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setattr(reporting, "log_limit", reporting.RateLimit())
     store.reset()
     cache.clear()
     with buffer._lock:

@@ -51,7 +51,9 @@ TEMPLATES = [
 ]
 
 # DATABASE_URL and REDIS_URL select the real services; without them, SQLite and local memory.
-DATABASES = {"default": dj_database_url.parse(os.environ.get("DATABASE_URL", "sqlite://:memory:"))}
+DATABASES = {
+    "default": dj_database_url.parse(os.environ.get("DATABASE_URL") or "sqlite://:memory:")
+}
 CACHES = {
     "default": (
         {

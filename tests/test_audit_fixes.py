@@ -71,7 +71,7 @@ def test_apply_changes_policies_resolves_rows_and_reaches_the_store(
 ) -> None:
     planned = remedies.plan(rows(policy))
     with django_capture_on_commit_callbacks(execute=True):
-        assert remedies.apply(planned) == 4
+        assert len(remedies.apply(planned)) == 4
     policy.refresh_from_db()
     assert policy.allowed_methods == ["GET", "PUT"]
     assert policy.allowed_headers == ["content-type", "x-api-key"]
@@ -81,7 +81,7 @@ def test_apply_changes_policies_resolves_rows_and_reaches_the_store(
     facts = RequestFacts("OPTIONS", "/api/x", "https://new.example.com", "PUT", "x-api-key")
     assert decide(store.current(), facts).outcome is Outcome.PREFLIGHT_ALLOWED
     with django_capture_on_commit_callbacks(execute=True):
-        assert remedies.apply(planned) == 0, "applying twice changes nothing"
+        assert remedies.apply(planned) == [], "applying twice changes nothing"
 
 
 def test_admin_action_confirms_before_saving(admin_client: Client, policy: CorsPolicy) -> None:

@@ -33,11 +33,6 @@ def policy(make_policy: Callable[..., CorsPolicy]) -> CorsPolicy:
     )
 
 
-@pytest.fixture(autouse=True)
-def _fresh_log_limit(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(reporting, "log_limit", reporting.RateLimit())
-
-
 def preflight(client: Client, origin: str = APP, method: str = "PUT", headers: str = "") -> Any:
     extra = {"HTTP_ORIGIN": origin, "HTTP_ACCESS_CONTROL_REQUEST_METHOD": method}
     if headers:

@@ -8,7 +8,7 @@ credentials mode).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from . import explain
 from .browser import CorsRequest, RawResponse, check_actual, check_preflight
@@ -37,7 +37,8 @@ class Diagnosis:
 
 def diagnose(policies: PolicySet, request: CorsRequest, refused_status: int = 403) -> Diagnosis:
     """Decide the preflight (if the call needs one) and the real request, then judge both."""
-    path = urlsplit(request.url).path or "/"
+    # The middleware matches Django's path_info, which is percent-decoded.
+    path = unquote(urlsplit(request.url).path) or "/"
     tier = policies.tier_for(path)
     covered_by = (
         "no enabled policy covers this path"

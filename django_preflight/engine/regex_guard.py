@@ -10,7 +10,10 @@ can split the same text in many ways:
   with a dot; ``(-[a-z0-9]+)*`` too: each starts with a hyphen);
 - alternatives inside a repeat that can start with the same character (``(a|ab)*``).
 
-The check reads the parse tree of Python's own regex compiler.
+- three unbounded repeats in a row that can match one character (``[a-z.]*`` three times),
+  which is polynomial but already too slow on a 300-character origin.
+
+The check reads the parse tree of Python's own regex compiler, inside every kind of group.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ sre_constants: Any = importlib.import_module("re._constants" if _MODERN else "sr
 ALPHABET = frozenset(string.ascii_letters + string.digits + ".-:/[]_%@ ")
 REPEATS = {sre_constants.MAX_REPEAT, sre_constants.MIN_REPEAT}
 _POSSESSIVE = getattr(sre_constants, "POSSESSIVE_REPEAT", None)
+_ATOMIC = getattr(sre_constants, "ATOMIC_GROUP", None)
+_SINGLE = {sre_constants.LITERAL, sre_constants.NOT_LITERAL, sre_constants.IN, sre_constants.ANY}
 UNBOUNDED = 16
 
 
@@ -36,26 +41,58 @@ def catastrophic_backtracking(pattern: str) -> str | None:
     return _walk(list(sre_parse.parse(pattern)))
 
 
+def _children(op: Any, av: Any) -> list[list[Any]]:
+    """The sub-sequences inside one parsed item, whatever kind of group holds them."""
+    if op in REPEATS or op is _POSSESSIVE:
+        return [list(av[2])]
+    if op is sre_constants.SUBPATTERN:
+        return [list(av[-1])]
+    if op is sre_constants.BRANCH:
+        return [list(branch) for branch in av[1]]
+    if op in (sre_constants.ASSERT, sre_constants.ASSERT_NOT):
+        return [list(av[1])]
+    if op is _ATOMIC:
+        return [list(av)]
+    if op is sre_constants.GROUPREF_EXISTS:
+        return [list(av[1])] + ([list(av[2])] if av[2] else [])
+    return []
+
+
 def _walk(items: list[Any]) -> str | None:
+    problem = _polynomial_problem(items)
+    if problem:
+        return problem
     for op, av in items:
-        if op in REPEATS:
-            _low, high, body = av
-            body = list(body)
-            if high > 1:
-                problem = _repeat_problem(body, high)
-                if problem:
-                    return problem
-            problem = _walk(body)
-        elif op is sre_constants.SUBPATTERN:
-            problem = _walk(list(av[-1]))
-        elif op is sre_constants.BRANCH:
-            problem = next((p for b in av[1] if (p := _walk(list(b)))), None)
-        elif op in (sre_constants.ASSERT, sre_constants.ASSERT_NOT):
-            problem = _walk(list(av[1]))
-        else:
-            problem = None
-        if problem:
-            return problem
+        if op in REPEATS and av[1] > 1:
+            problem = _repeat_problem(list(av[2]), av[1])
+            if problem:
+                return problem
+        for child in _children(op, av):
+            problem = _walk(child)
+            if problem:
+                return problem
+    return None
+
+
+def _polynomial_problem(items: list[Any]) -> str | None:
+    """Three unbounded repeats in a row that can all match one character give cubic work."""
+    run_chars: frozenset[str] | None = None
+    run_length = 0
+    for op, av in items:
+        if op in REPEATS and av[1] >= UNBOUNDED:
+            chars = _chars(list(av[2]))
+            if run_chars is not None and chars & run_chars:
+                run_chars, run_length = run_chars & chars, run_length + 1
+            else:
+                run_chars, run_length = chars, 1
+            if run_length >= 3:
+                return (
+                    "Three or more unbounded repeats in a row can match the same characters "
+                    "(for example [a-z.]*[a-z.]*[a-z.]*), which takes polynomial time on long "
+                    "origins; merge them into one."
+                )
+        elif run_chars is not None and op in _SINGLE and not _chars([(op, av)]) & run_chars:
+            run_chars, run_length = None, 0
     return None
 
 
@@ -78,32 +115,26 @@ def _repeat_problem(body: list[Any], high: int) -> str | None:
 
 
 def _inner_repeat_chars(body: list[Any]) -> frozenset[str] | None:
-    """Characters matched by variable-length repeats (``+``, ``*``, ``?``, ``{m,n}``) nested
-    anywhere in ``body``; None when there are none."""
+    """Characters matched by variable-length parts (``+``, ``*``, ``?``, ``{m,n}``, alternatives
+    of different lengths) nested anywhere in ``body``; None when there are none."""
     found: set[str] = set()
-    any_repeat = False
+    any_variable = False
     for op, av in body:
+        variable = False
         if op in REPEATS or op is _POSSESSIVE:
-            if av[0] != av[1]:
-                any_repeat = True
-                found |= _chars(list(av[2]))
-            nested = _inner_repeat_chars(list(av[2]))
-        elif op is sre_constants.SUBPATTERN:
-            nested = _inner_repeat_chars(list(av[-1]))
-        elif op is sre_constants.BRANCH:
-            widths = {_width(list(b)) for b in av[1]}
-            if len(widths) > 1 or None in widths:
-                any_repeat = True
-                found |= _chars([(op, av)])
-            parts = [_inner_repeat_chars(list(b)) for b in av[1]]
-            kept = [p for p in parts if p is not None]
-            nested = frozenset().union(*kept) if kept else None
-        else:
-            nested = None
-        if nested is not None:
-            any_repeat = True
-            found |= nested
-    return frozenset(found) if any_repeat else None
+            variable = av[0] != av[1]
+        elif op in (sre_constants.BRANCH, sre_constants.GROUPREF_EXISTS):
+            widths = {_width(child) for child in _children(op, av)}
+            variable = len(widths) > 1 or None in widths or op is sre_constants.GROUPREF_EXISTS
+        if variable:
+            any_variable = True
+            found |= _chars([(op, av)])
+        for child in _children(op, av):
+            nested = _inner_repeat_chars(child)
+            if nested is not None:
+                any_variable = True
+                found |= nested
+    return frozenset(found) if any_variable else None
 
 
 def _width(items: list[Any]) -> int | None:
@@ -120,14 +151,16 @@ def _mandatory_edge(body: list[Any], index: int) -> frozenset[str] | None:
     op, av = body[index]
     if op is sre_constants.SUBPATTERN:
         return _mandatory_edge(list(av[-1]), index)
-    if op in (sre_constants.LITERAL, sre_constants.NOT_LITERAL, sre_constants.IN):
+    if op in _SINGLE:
         return _chars([(op, av)])
     return None
 
 
 def _overlapping_branches(body: list[Any]) -> bool:
     for op, av in body:
-        if op is sre_constants.SUBPATTERN and _overlapping_branches(list(av[-1])):
+        if op in (sre_constants.SUBPATTERN, _ATOMIC) and any(
+            _overlapping_branches(child) for child in _children(op, av)
+        ):
             return True
         if op is sre_constants.BRANCH:
             firsts = [_chars(list(branch)[:1]) for branch in av[1]]
@@ -147,13 +180,11 @@ def _chars(items: list[Any]) -> frozenset[str]:
             result |= ALPHABET - ({chr(av)} if op is sre_constants.NOT_LITERAL else set())
         elif op is sre_constants.IN:
             result |= _set_chars(av)
-        elif op in REPEATS or op is _POSSESSIVE:
-            result |= _chars(list(av[2]))
-        elif op is sre_constants.SUBPATTERN:
-            result |= _chars(list(av[-1]))
-        elif op is sre_constants.BRANCH:
-            for branch in av[1]:
-                result |= _chars(list(branch))
+        elif op is sre_constants.AT:
+            continue
+        elif _children(op, av):
+            for child in _children(op, av):
+                result |= _chars(child)
         else:
             result |= ALPHABET
     return frozenset(result)

@@ -1,0 +1,65 @@
+"""``check --deploy`` on what tests/test_checks.py leaves out: plain-http origins reached through
+a subdomain wildcard or a regex, on credentialed policies."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from django_preflight.checks import check_deploy
+from django_preflight.models import CorsPolicy
+
+pytestmark = pytest.mark.django_db
+
+
+def ids(make: Callable[[], object]) -> list[str]:
+    make()
+    return sorted(message.id for message in check_deploy() if message.id)
+
+
+@pytest.mark.parametrize(
+    ("kind", "value"),
+    [
+        ("subdomain", "http://*.example.com"),
+        ("regex", r"http://app\.example\.com"),
+        pytest.param(
+            "regex",
+            r"https?://app\.example\.com",
+        ),
+        pytest.param(
+            "regex",
+            r"(http|https)://([a-z]+\.)?example\.com",
+        ),
+    ],
+)
+def test_plain_http_with_credentials_is_warned_whatever_the_kind(
+    make_policy: Callable[..., CorsPolicy], kind: str, value: str
+) -> None:
+    found = ids(
+        lambda: make_policy(origins=(value,), kinds=[kind], name="plain", allow_credentials=True)
+    )
+    assert found == ["django_preflight.W001"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "value"),
+    [
+        ("exact", "https://app.example.com"),
+        ("subdomain", "https://*.example.com"),
+        ("regex", r"https://([a-z0-9-]+\.)?example\.com"),
+    ],
+)
+def test_https_only_credentialed_policies_pass(
+    make_policy: Callable[..., CorsPolicy], kind: str, value: str
+) -> None:
+    assert ids(lambda: make_policy(origins=(value,), kinds=[kind], allow_credentials=True)) == []
+
+
+def test_disabled_policies_are_not_warned(make_policy: Callable[..., CorsPolicy]) -> None:
+    found = ids(
+        lambda: make_policy(
+            origins=("http://app.example.com",), allow_credentials=True, enabled=False
+        )
+    )
+    assert found == []

@@ -1,0 +1,37 @@
+"""Settings for the served project: the test suite's settings, tuned by environment variables.
+
+The test process starts gunicorn with ``DATABASE_URL`` pointing at a database it created for the
+run, ``REDIS_URL`` at the shared cache (or one it started), and short intervals, so a policy
+change and an audit flush happen within the time a test can wait.
+"""
+
+from __future__ import annotations
+
+import os
+
+from tests.settings import *  # noqa: F403
+from tests.settings import CACHES, MIDDLEWARE
+
+ROOT_URLCONF = "tests.services.site.urls"
+MIDDLEWARE = ["tests.services.site.views.served_by", *MIDDLEWARE]
+
+# A prefix per run keeps this run's version token apart from any other user of the same Redis.
+CACHES = {
+    "default": {**CACHES["default"], "KEY_PREFIX": os.environ.get("SERVICES_CACHE_PREFIX", "")}
+}
+
+PREFLIGHT_REFRESH_INTERVAL = float(os.environ.get("SERVICES_REFRESH_INTERVAL", "1.0"))
+PREFLIGHT_AUDIT_FLUSH_INTERVAL = float(os.environ.get("SERVICES_AUDIT_FLUSH_INTERVAL", "0.2"))
+PREFLIGHT_AUDIT_BUFFER_SIZE = int(os.environ.get("SERVICES_AUDIT_BUFFER_SIZE", "1000"))
+
+# Everything the app and Django log goes to stderr, which the tests read back from a file.
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(process)d %(name)s %(levelname)s %(message)s"}},
+    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {
+        "django_preflight": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+        "django.request": {"handlers": ["stderr"], "level": "ERROR", "propagate": False},
+    },
+}
