@@ -108,7 +108,8 @@ class PreflightMiddleware:
             if shadow.refused and shadow.reason is not Reason.NO_POLICY:
                 report_refusal(shadow, facts, request, report_only=True)
         response.headers["Content-Length"] = "0"
-        patch_vary_headers(response, decision.vary)
+        # This response was created here, so there is no Vary to merge with.
+        response.headers["Vary"] = ", ".join(decision.vary)
         return response
 
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from functools import lru_cache
 
 from .policy import CompiledPolicy, Header, PolicySet
 from .tokens import is_token, parse_requested_headers
 
 DEFAULT_MAX_REQUESTED_HEADERS = 64
+MEMO_SIZE = 256
+MEMO_MAX_INPUT = 256
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 PREFLIGHT_VARY = ("Origin", "Access-Control-Request-Method", "Access-Control-Request-Headers")
 ACTUAL_VARY = ("Origin",)
@@ -116,7 +119,15 @@ def decide(
             vary=ACTUAL_VARY,
             enforce=tier.enforce_on_server and facts.method not in SAFE_METHODS,
         )
-    policy, allow_origin = found
+    return _allow_actual(*found)
+
+
+@lru_cache(maxsize=MEMO_SIZE)
+def _allow_actual(policy: CompiledPolicy, allow_origin: str) -> Decision:
+    """The answer to a real request from an allowed origin; memoised like preflight answers.
+
+    The origin is at most 300 characters (longer ones never match), so the memo stays small.
+    """
     headers = (("Access-Control-Allow-Origin", allow_origin), *policy.actual_headers)
     return Decision(Outcome.ACTUAL_ALLOWED, Reason.ALLOWED, policy, headers, ACTUAL_VARY)
 
@@ -128,25 +139,63 @@ def _decide_preflight(
     max_requested_headers: int,
 ) -> Decision:
     if found is None:
-        return _refuse(Reason.ORIGIN_NOT_ALLOWED, tier_policies[0] if tier_policies else None)
+        return _origin_refused(tier_policies[0] if tier_policies else None)
     policy, allow_origin = found
-    headers = (("Access-Control-Allow-Origin", allow_origin), *policy.preflight_headers)
     method = facts.request_method or ""
+    request_headers = facts.request_headers or ""
+    check = (
+        _check_preflight_memoised
+        if len(method) + len(request_headers) <= MEMO_MAX_INPUT
+        else _check_preflight
+    )
+    return check(
+        policy,
+        allow_origin,
+        method,
+        request_headers,
+        facts.request_private_network,
+        max_requested_headers,
+    )
+
+
+def _check_preflight(
+    policy: CompiledPolicy,
+    allow_origin: str,
+    method: str,
+    request_headers: str,
+    private_network: bool,
+    max_requested_headers: int,
+) -> Decision:
+    """The answer of a policy that allows the origin to the requested method and headers."""
+    headers = (("Access-Control-Allow-Origin", allow_origin), *policy.preflight_headers)
     if not is_token(method):
         return _refuse(Reason.MALFORMED_REQUEST, policy, "Access-Control-Request-Method")
     if method not in policy.methods and not policy.any_method:
         return _refuse(Reason.METHOD_NOT_ALLOWED, policy, method, headers)
-    requested = parse_requested_headers(facts.request_headers or "", max_requested_headers)
+    requested = parse_requested_headers(request_headers, max_requested_headers)
     if requested is None:
         return _refuse(Reason.MALFORMED_REQUEST, policy, "Access-Control-Request-Headers")
     for name in requested:
         if not policy.allows_header(name):
             return _refuse(Reason.HEADER_NOT_ALLOWED, policy, name, headers)
-    if facts.request_private_network:
+    if private_network:
         if not policy.allow_private_network:
             return _refuse(Reason.PRIVATE_NETWORK_NOT_ALLOWED, policy)
         headers = (*headers, ("Access-Control-Allow-Private-Network", "true"))
     return Decision(Outcome.PREFLIGHT_ALLOWED, Reason.ALLOWED, policy, headers, PREFLIGHT_VARY)
+
+
+# Browsers repeat the same few preflights, so most requests skip the token checks, the header
+# list parsing and building the answer. Policies hash by identity, so a new snapshot never
+# reuses an old entry. Only short method and header values are kept, and at most MEMO_SIZE
+# answers, so distinct or oversized values sent on purpose cannot make the memo hold much.
+_check_preflight_memoised = lru_cache(maxsize=MEMO_SIZE)(_check_preflight)
+
+
+@lru_cache(maxsize=MEMO_SIZE)
+def _origin_refused(policy: CompiledPolicy | None) -> Decision:
+    """The refusal of an origin no policy of the path allows: one value per policy, memoised."""
+    return _refuse(Reason.ORIGIN_NOT_ALLOWED, policy)
 
 
 def _refuse(

@@ -1,0 +1,62 @@
+"""Part 5: each stack under gunicorn, loaded by wrk over loopback, runs interleaved."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from benchmarks import stacks, stats, workload
+from benchmarks.load import run_wrk
+from benchmarks.plan import Plan
+from benchmarks.serve import Server
+
+E2E_STACKS = (stacks.OURS, stacks.CORS_HEADERS)
+READY_TIMEOUT = 300.0
+SETTLE_SECONDS = 1.0
+
+
+def run(plan: Plan, log: Callable[[str], None]) -> dict[str, Any]:
+    """Preflights per second and latency percentiles for each stack and size."""
+    servers: list[Server] = []
+    try:
+        for exact in plan.e2e_exact:
+            for stack in E2E_STACKS:
+                servers.append(Server(stack, workload.Size(exact), plan.e2e_workers))
+        log(f"starting {len(servers)} gunicorn servers")
+        for server in servers:
+            server.wait_ready(READY_TIMEOUT)
+        runs: dict[int, list[dict[str, Any]]] = {id(s): [] for s in servers}
+        for rep in range(plan.e2e_reps):
+            for server in servers:
+                probe = workload.probes(server.size)[workload.ALLOWED_PREFLIGHT]
+                result = run_wrk(server.url, probe, plan.e2e_seconds, plan.e2e_connections)
+                runs[id(server)].append(result)
+                # A slow server may still be working through requests wrk gave up on.
+                time.sleep(SETTLE_SECONDS)
+            log(f"wrk round {rep + 1}/{plan.e2e_reps}")
+    finally:
+        for server in servers:
+            server.stop()
+    results: dict[str, dict[str, Any]] = {}
+    for server in servers:
+        results.setdefault(str(server.size.exact), {})[server.stack] = _summary(runs[id(server)])
+    return {
+        "workers": plan.e2e_workers,
+        "connections": plan.e2e_connections,
+        "seconds": plan.e2e_seconds,
+        "reps": plan.e2e_reps,
+        "by_size": results,
+    }
+
+
+def _summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Medians over the runs; errors are summed, since any error makes the run suspect."""
+    return {
+        "per_second": stats.median([r["per_second"] for r in runs]),
+        "p50_us": stats.median([r["p50_us"] for r in runs]),
+        "p90_us": stats.median([r["p90_us"] for r in runs]),
+        "p99_us": stats.median([r["p99_us"] for r in runs]),
+        "errors": sum(r["socket_errors"] + r["status_errors"] for r in runs),
+        "runs": runs,
+    }

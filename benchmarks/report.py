@@ -1,0 +1,231 @@
+"""The results as Markdown tables (printed, and pasted into docs/benchmarks.md) and as JSON."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from benchmarks import stacks, stats, workload
+from benchmarks.targets import MB, Target
+
+OURS, CORS, FLOOR = stacks.OURS, stacks.CORS_HEADERS, stacks.FLOOR
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[str]], text_columns: int = 1) -> str:
+    """A Markdown table: the first ``text_columns`` columns left-aligned, numbers right."""
+    widths = [max(len(c) for c in column) for column in zip(header, *rows, strict=True)]
+    left = [i < text_columns for i in range(len(widths))]
+
+    def line(cells: Sequence[str]) -> str:
+        padded = (
+            c.ljust(w) if is_left else c.rjust(w)
+            for c, w, is_left in zip(cells, widths, left, strict=True)
+        )
+        return "| " + " | ".join(padded) + " |"
+
+    rule = "|" + "|".join(
+        (":" + "-" * (w + 1)) if is_left else ("-" * (w + 1) + ":")
+        for w, is_left in zip(widths, left, strict=True)
+    )
+    return "\n".join([line(header), rule + "|", *(line(row) for row in rows)])
+
+
+def _us(summary: dict[str, Any]) -> str:
+    return f"{summary['median_us']:,.1f}"
+
+
+def _reps(summaries: Sequence[dict[str, Any]]) -> str:
+    counts = sorted({int(s["reps"]) for s in summaries})
+    return "/".join(str(c) for c in counts)
+
+
+def machine_section(run: dict[str, Any]) -> str:
+    """Where and with what the numbers were measured, and how busy the machine was."""
+    machine, load = run["machine"], run["load_average"]
+    packages = ", ".join(f"{name} {version}" for name, version in machine["packages"].items())
+    return "\n".join(
+        [
+            f"- Command: `{run['command']}` ({run['duration_seconds']:.0f} s)",
+            f"- Machine: {machine['cpu_model']}, {machine['cpus']} CPUs, "
+            f"{machine['memory_gib']} GiB RAM, {machine['os']}",
+            f"- Software: {machine['python']}, {packages}, {machine['wrk']}; "
+            f"revision {machine['revision']}",
+            f"- Load average (1 min) at start / end: {load['start']} / {load['end']}",
+        ]
+    )
+
+
+def full_stack_section(full: dict[str, Any]) -> str:
+    """Part 1: µs per request through Django's handler, one origin."""
+    rows = []
+    for kind in workload.KINDS:
+        cells = full["kinds"][kind]
+        ours, cors, floor = (cells[s]["median_us"] for s in (OURS, CORS, FLOOR))
+        wall_ours, wall_cors = (cells[s]["wall_median_us"] for s in (OURS, CORS))
+        rows.append(
+            [
+                kind,
+                _us(cells[OURS]),
+                _us(cells[CORS]),
+                _us(cells[FLOOR]),
+                f"{stats.ratio(ours, cors):.2f}",
+                f"{stats.ratio(ours - floor, cors - floor):.2f}",
+                f"{stats.ratio(wall_ours, wall_cors):.2f}",
+                _reps(list(cells.values())),
+            ]
+        )
+    header = [
+        "request (1 origin)",
+        "django-preflight µs",
+        "cors-headers µs",
+        "floor µs",
+        "ours / cors",
+        "(ours - floor) / (cors - floor)",
+        "wall-clock ours / cors",
+        "reps",
+    ]
+    return "### 1. Full Django stack, per request (median CPU time)\n\n" + table(header, rows)
+
+
+def scaling_section(scaling: dict[str, Any], patterns: str) -> str:
+    """Part 2: µs per preflight as the number of exact origins grows."""
+    sizes = sorted(scaling[workload.ALLOWED_PREFLIGHT][OURS], key=int)
+    rows = []
+    for size in sizes:
+        row = [f"{int(size):,}"]
+        for kind in workload.PREFLIGHT_KINDS:
+            ours, cors = scaling[kind][OURS][size], scaling[kind][CORS][size]
+            row += [
+                _us(ours),
+                _us(cors),
+                f"{stats.ratio(ours['median_us'], cors['median_us']):.3f}",
+            ]
+        cells = [scaling[kind][stack][size] for kind in scaling for stack in scaling[kind]]
+        row.append(_reps(cells))
+        rows.append(row)
+    header = ["exact origins"]
+    for kind in ("allowed", "refused"):
+        header += [f"{kind}: ours µs", f"{kind}: cors-headers µs", f"{kind}: ours / cors"]
+    header.append("reps")
+    return (
+        "### 2. Scaling, full stack, per preflight (median CPU time)\n\n"
+        f"Our stack also holds {patterns} at every size.\n\n" + table(header, rows)
+    )
+
+
+def engine_section(engine: dict[str, Any]) -> str:
+    """Part 3: µs per decision, no Django."""
+    rows = [
+        [label, *(_us(by_kind[kind]) for kind in workload.KINDS)]
+        for label, by_kind in engine.items()
+    ]
+    header = ["snapshot (exact+w+r)", *(f"{kind} µs" for kind in workload.KINDS)]
+    return "### 3. Decision engine alone, per decision (median CPU time)\n\n" + table(header, rows)
+
+
+def snapshot_section(snapshot: dict[str, Any]) -> str:
+    """Part 4: build time, memory, propagation of a change."""
+    build, propagation = snapshot["build"], snapshot["propagation"]
+    rows = [
+        [
+            f"{build['origin_entries']:,}",
+            f"{stats.median(build['cpu_seconds']):.3f}",
+            f"{stats.median(build['wall_seconds']):.3f}",
+            f"{max(build['wall_seconds']):.3f}",
+            f"{build['held_bytes'] / MB:.1f}",
+            f"{build['peak_bytes'] / MB:.1f}",
+        ]
+    ]
+    header = [
+        "origin entries",
+        "build CPU s (median)",
+        "build wall s (median)",
+        "build wall s (max)",
+        "held MB",
+        "peak MB",
+    ]
+    latencies = propagation["latencies"]
+    change = [
+        [
+            f"{propagation['interval']:.2f}",
+            str(len(latencies)),
+            f"{stats.median(latencies):.3f}",
+            f"{max(latencies):.3f}",
+            f"{max(propagation['rebuilds']):.3f}",
+        ]
+    ]
+    change_header = [
+        "refresh interval s",
+        "trials",
+        "commit to served s (median)",
+        "(max)",
+        "rebuild s (max)",
+    ]
+    return "### 4. Snapshot\n\n" + table(header, rows) + "\n\n" + table(change_header, change)
+
+
+def end_to_end_section(e2e: dict[str, Any]) -> str:
+    """Part 5: gunicorn + wrk."""
+    rows = []
+    for size, by_stack in e2e["by_size"].items():
+        for stack in (OURS, CORS):
+            got = by_stack[stack]
+            rows.append(
+                [
+                    f"{int(size):,}",
+                    stack,
+                    f"{got['per_second']:,.0f}",
+                    f"{got['p50_us'] / 1000:.2f}",
+                    f"{got['p90_us'] / 1000:.2f}",
+                    f"{got['p99_us'] / 1000:.2f}",
+                    str(got["errors"]),
+                ]
+            )
+    header = ["origins", "stack", "preflights/s", "p50 ms", "p90 ms", "p99 ms", "errors"]
+    return (
+        "### 5. gunicorn + wrk, allowed preflight "
+        f"({e2e['workers']} sync workers, {e2e['connections']} connections, "
+        f"{e2e['seconds']} s x {e2e['reps']} runs, medians)\n\n" + table(header, rows, 2)
+    )
+
+
+def targets_section(targets: Sequence[Target]) -> str:
+    """Every target with its value and verdict."""
+    rows = [
+        [
+            t.name,
+            f"{t.value:.3f}{(' ' + t.unit) if t.unit else ''}",
+            f"{t.op} {t.limit:.3g}{(' ' + t.unit) if t.unit else ''}",
+            ("PASS" if t.passed else "MISS") + (f" ({t.errors} errors)" if t.errors else ""),
+        ]
+        for t in targets
+    ]
+    return "### Targets\n\n" + table(["target", "value", "limit", "result"], rows)
+
+
+def render(run: dict[str, Any], targets: Sequence[Target]) -> str:
+    """Every section that has results, then the targets and any errors."""
+    results = run["results"]
+    sections = [machine_section(run)]
+    if "full_stack" in results:
+        sections.append(full_stack_section(results["full_stack"]))
+    if "scaling" in results:
+        sections.append(scaling_section(results["scaling"], run["patterns"]))
+    if "engine" in results:
+        sections.append(engine_section(results["engine"]))
+    if "snapshot" in results:
+        sections.append(snapshot_section(results["snapshot"]))
+    if "end_to_end" in results:
+        sections.append(end_to_end_section(results["end_to_end"]))
+    sections.append(targets_section(targets))
+    sections += [f"ERROR in {error['part']}:\n{error['message']}" for error in run["errors"]]
+    return "\n\n".join(sections)
+
+
+def write_json(path: Path, run: dict[str, Any], targets: Sequence[Target]) -> None:
+    """The whole run, raw samples included, for later comparison."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    document = {**run, "targets": [t.as_dict() for t in targets]}
+    path.write_text(json.dumps(document, indent=2) + "\n")
