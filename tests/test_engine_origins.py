@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from django_preflight.engine.origins import (
     Origin,
@@ -120,3 +122,13 @@ def test_regexes_are_compiled_once_and_bounded() -> None:
         compile_origin_regex("a" * 501)
     with pytest.raises(OriginError, match="Enter a regular expression"):
         compile_origin_regex("  ")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.from_regex(r"(https?|wss?|app)://[a-z0-9.\-]{1,30}(:[0-9]{1,5})?", fullmatch=True))
+def test_the_snapshot_fast_path_keeps_only_normal_forms(value: str) -> None:
+    """A stored exact origin skips normalisation only when it is already its own normal form."""
+    from django_preflight.engine.policy import _is_serialised
+
+    assume(_is_serialised(value))
+    assert normalise_origin(value) == value
