@@ -26,7 +26,7 @@ from . import conf, remedies, store
 from .engine.browser import CorsRequest
 from .engine.diagnose import diagnose
 from .engine.policy import MAX_AGE_BROWSER_CAP
-from .forms import AllowedOriginInlineFormSet, TestRequestForm
+from .forms import AllowedOriginInlineForm, AllowedOriginInlineFormSet, TestRequestForm
 from .models import AllowedOrigin, CorsPolicy, RejectedPreflight
 
 if TYPE_CHECKING:
@@ -77,6 +77,7 @@ class AllowedOriginInline(_OriginInlineBase):
     """A policy's origins on the policy's own page, for policies small enough to edit there."""
 
     model = AllowedOrigin
+    form = AllowedOriginInlineForm
     formset = AllowedOriginInlineFormSet
     fields = ("kind", "value", "note")
     extra = 1

@@ -11,6 +11,8 @@ from django.db import models
 class TokenListFormField(forms.CharField):
     """'GET, POST' in the form, ['GET', 'POST'] in Python; duplicates dropped, order kept."""
 
+    widget = forms.TextInput(attrs={"class": "vLargeTextField", "size": 60})
+
     def prepare_value(self, value: Any) -> Any:
         """Show a stored list as the line a person would type."""
         if isinstance(value, list | tuple):

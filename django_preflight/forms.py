@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -18,11 +19,28 @@ from .engine.policy import ANY_WITH_CREDENTIALS
 from .models import AllowedOrigin, CorsPolicy
 
 if TYPE_CHECKING:
+    _OriginFormBase = forms.ModelForm[AllowedOrigin]
     _OriginFormSetBase = BaseInlineFormSet[
         AllowedOrigin, CorsPolicy, forms.ModelForm[AllowedOrigin]
     ]
 else:
+    _OriginFormBase = forms.ModelForm
     _OriginFormSetBase = BaseInlineFormSet
+
+
+class AllowedOriginInlineForm(_OriginFormBase):
+    """One origin row of a policy's page."""
+
+    def validate_constraints(self) -> None:
+        """Check constraints without the (policy, kind, value) one, which the formset checks.
+
+        Django 6 validates constraints row by row, where a row deleted in the same submission
+        still counts and a duplicate gets a generic message; the formset knows both.
+        """
+        try:
+            self.instance.validate_constraints(exclude={"policy"})
+        except ValidationError as exc:
+            self.add_error(None, exc)
 
 
 class AllowedOriginInlineFormSet(_OriginFormSetBase):

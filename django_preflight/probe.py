@@ -117,6 +117,13 @@ def _causes(exchange: Exchange, message: str, *, preflight: bool) -> list[str]:
             f"The {kind} was redirected to {location}: a trailing-slash, HTTPS, host or login "
             "redirect. Call the final URL directly, or answer preflights before redirecting."
         ]
+    vary = (response.combined("Vary") or "").lower()
+    if preflight and not allow_origin and "access-control-request-method" in vary:
+        return [
+            f"A CORS layer answered the preflight itself ({status}) and refused it: this origin, "
+            "method or header is not allowed. With django-preflight, run `manage.py preflight "
+            "explain` on the server, or read the audit of rejected preflights."
+        ]
     if preflight and status in (401, 403):
         return [
             f"The preflight was answered {status}: an authentication or permission layer "

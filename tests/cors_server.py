@@ -82,6 +82,16 @@ BEHAVIOURS: tuple[Behaviour, ...] = (
     ),
     Behaviour("auth-403", *PUT_JSON, False, 403, (), 403, (), PREFLIGHT + NO_ACAO),
     Behaviour(
+        "cors-layer-refusal",
+        *PUT_JSON,
+        False,
+        403,
+        (("Vary", "Origin, Access-Control-Request-Method, Access-Control-Request-Headers"),),
+        200,
+        OK,
+        PREFLIGHT + NO_ACAO,
+    ),
+    Behaviour(
         "html-200",
         *PUT_JSON,
         False,

@@ -74,6 +74,7 @@ def test_blocked_preflight_stops_before_the_real_request(
     ("name", "fragment"),
     [
         ("route-404", "no route or view handles OPTIONS"),
+        ("cors-layer-refusal", "A CORS layer answered the preflight itself (403)"),
         ("redirect-301", "redirected to /elsewhere/"),
         ("html-200", "An HTML page answered"),
         ("origin-twice", "two layers add CORS headers"),

@@ -25,7 +25,9 @@ from ...store import load_policy_set
 
 
 class Command(BaseCommand):
-    help = "Operate django-preflight: prune or flush the audit, show the compiled policies."
+    help = "Operate django-preflight: policies, the audit, and diagnosing calls."
+    # Usable while a project moves to django-preflight, before its middleware is in place.
+    requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: CommandParser) -> None:
         actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -178,7 +180,10 @@ class Command(BaseCommand):
             create_drafts(result.policies)
         except ValidationError as exc:
             raise CommandError(f"Nothing was created: {' '.join(exc.messages)}") from exc
-        self.stdout.write(self.style.SUCCESS(f"Created {len(result.policies)} policies."))
+        count = len(result.policies)
+        self.stdout.write(
+            self.style.SUCCESS(f"Created {count} polic{'y' if count == 1 else 'ies'}.")
+        )
 
     def _explain(self, request: CorsRequest) -> bool:
         settings = conf.get()
