@@ -24,13 +24,15 @@ nox.options.reuse_venv = "yes"
 nox.options.error_on_missing_interpreters = os.environ.get("CI", "").lower() == "true"
 
 MATRIX: tuple[tuple[str, str, bool], ...] = (
+    ("5.2", "3.10", True),
     ("5.2", "3.11", False),
     ("6.0", "3.12", True),
     ("6.0", "3.13", False),
     ("6.1", "3.12", False),
     ("6.1", "3.13", True),
 )
-"""(Django, Python, run in CI): Django 6 needs Python 3.12 or newer."""
+"""(Django, Python, run in CI): Django 6 needs Python 3.12 or newer; 3.10 is the oldest Python
+supported."""
 
 PYTEST_ARGS = ("-m", "not browser", "--ignore", "tests/browser", "--ignore", "tests/services")
 """Browser and service tests need Chromium and servers; ``make test`` runs them once."""

@@ -107,8 +107,10 @@ class PreflightMiddleware:
             shadow = decide(policies.report_only, facts, settings.MAX_REQUESTED_HEADERS)
             if shadow.refused and shadow.reason is not Reason.NO_POLICY:
                 report_refusal(shadow, facts, request, report_only=True)
+        # An empty answer has no content type; this response was created here, so there is no
+        # Vary to merge with.
+        del response.headers["Content-Type"]
         response.headers["Content-Length"] = "0"
-        # This response was created here, so there is no Vary to merge with.
         response.headers["Vary"] = ", ".join(decision.vary)
         return response
 

@@ -57,6 +57,7 @@ def test_allowed_preflight_is_answered_with_exact_headers(
     assert response.headers["Access-Control-Max-Age"] == "600"
     assert response.headers["Vary"] == PREFLIGHT_VARY
     assert "Access-Control-Expose-Headers" not in response.headers
+    assert "Content-Type" not in response.headers
 
 
 @pytest.mark.parametrize(
