@@ -1,4 +1,4 @@
-"""``python -m benchmarks [--quick]``: measure every part, print the tables, write the JSON.
+"""``python -m benchmarks [--quick] [--only PART]``: measure the parts, print tables, write JSON.
 
 Exits non-zero when any part fails (a worker crashes, a stack answers wrongly, gunicorn or wrk
 misbehaves), never because of a timing: a missed target is reported, not fatal.
@@ -16,11 +16,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from benchmarks import end_to_end, in_process, machine, report, targets
+from benchmarks import end_to_end, flood, in_process, machine, report, targets
 from benchmarks.plan import FULL, QUICK, Plan
 from benchmarks.pool import REPO_ROOT
 
 RESULTS_DIR = Path("benchmarks") / "results"
+IN_PROCESS, END_TO_END, FLOOD = "in-process", "end-to-end", "flood"
+PARTS = (IN_PROCESS, END_TO_END, FLOOD)
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
@@ -31,10 +33,18 @@ def _parse(argv: list[str]) -> argparse.Namespace:
         help="tiny sizes and few repetitions: checks that every part runs (seconds, not minutes)",
     )
     parser.add_argument(
+        "--only",
+        action="append",
+        choices=PARTS,
+        metavar="PART",
+        help="run only this part, repeatable: in-process (parts 1 to 4), end-to-end (part 5), "
+        "flood (part 6)",
+    )
+    parser.add_argument(
         "--output",
         type=Path,
-        help="JSON file to write (default: benchmarks/results/latest.json, "
-        "or latest-quick.json with --quick)",
+        help="JSON file to write (default: benchmarks/results/latest.json, or latest-quick.json "
+        "with --quick; with --only, the parts are added to the name: latest-flood.json)",
     )
     return parser.parse_args(argv)
 
@@ -67,10 +77,12 @@ def main(argv: list[str]) -> int:
     """Run the plan, print the report, write the JSON; 1 if any part failed."""
     args = _parse(argv)
     plan = QUICK if args.quick else FULL
-    command = "python -m benchmarks" + (" --quick" if args.quick else "")
-    output = args.output or REPO_ROOT / RESULTS_DIR / (
-        "latest-quick.json" if args.quick else "latest.json"
-    )
+    only = [part for part in PARTS if part in (args.only or ())]
+    selected = only or list(PARTS)
+    quick = ["--quick"] if args.quick else []
+    command = " ".join(["python -m benchmarks", *quick, *(f"--only {part}" for part in only)])
+    name = "-".join(["latest", *(["quick"] if args.quick else []), *only])
+    output = args.output or REPO_ROOT / RESULTS_DIR / f"{name}.json"
     started = time.monotonic()
     started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     load_at_start = machine.load_average()
@@ -78,10 +90,16 @@ def main(argv: list[str]) -> int:
     log(f"{plan.name} run")
     errors: list[dict[str, str]] = []
     results: dict[str, Any] = {}
-    results.update(_run_part("in-process parts 1-4", in_process.run, plan, log, errors))
-    e2e = _run_part("gunicorn + wrk", end_to_end.run, plan, log, errors)
-    if e2e:
-        results["end_to_end"] = e2e
+    if IN_PROCESS in selected:
+        results.update(_run_part("in-process parts 1-4", in_process.run, plan, log, errors))
+    if END_TO_END in selected:
+        e2e = _run_part("gunicorn + wrk", end_to_end.run, plan, log, errors)
+        if e2e:
+            results["end_to_end"] = e2e
+    if FLOOD in selected:
+        flooded = _run_part("flood (part 6)", flood.run, plan, log, errors)
+        if flooded:
+            results["flood"] = flooded
     run = {
         "command": command,
         "started_at": started_at,

@@ -27,6 +27,9 @@ class Plan:
     e2e_reps: int
     e2e_workers: int
     e2e_connections: int
+    flood_refused: int
+    flood_every: int
+    flood_rounds: int
     worker_start_timeout: float = 300.0
 
     def scaling_size(self, exact: int) -> Size:
@@ -61,6 +64,9 @@ FULL = Plan(
     e2e_reps=3,
     e2e_workers=2,
     e2e_connections=16,
+    flood_refused=100_000,
+    flood_every=100,
+    flood_rounds=10,
 )
 
 QUICK = Plan(
@@ -80,5 +86,8 @@ QUICK = Plan(
     e2e_reps=1,
     e2e_workers=1,
     e2e_connections=4,
+    flood_refused=3_000,
+    flood_every=100,
+    flood_rounds=2,
     worker_start_timeout=120.0,
 )

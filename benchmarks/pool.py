@@ -115,11 +115,11 @@ class Worker:
         self._stderr.close()
 
 
-def django_worker(stack: str, size: workload.Size) -> Worker:
+def django_worker(stack: str, size: workload.Size, key: str | None = None) -> Worker:
     """A worker running ``stack`` through Django's handler with ``size`` origins."""
     env = {"DJANGO_SETTINGS_MODULE": stacks.SETTINGS_MODULES[stack], **size.env()}
     config = {"subject": "django", "stack": stack, "size": _size_dict(size)}
-    return Worker(f"{stack} @ {size.label}", config, env)
+    return Worker(key or f"{stack} @ {size.label}", config, env)
 
 
 def engine_worker(size: workload.Size) -> Worker:

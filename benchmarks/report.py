@@ -191,17 +191,87 @@ def end_to_end_section(e2e: dict[str, Any]) -> str:
     )
 
 
+def _mb(value: int | None) -> str:
+    return "n/a" if value is None else f"{value / MB:.1f}"
+
+
+def flood_section(flood: dict[str, Any]) -> str:
+    """Part 6: the allowed preflight quiet and during a flood; the audit and memory after it."""
+    quiet, during = flood["quiet"], flood["flood"]
+
+    def row(name: str, samples: int, median: float | None, wall: str, audit: str) -> list[str]:
+        if median is None:
+            return [name, f"{samples:,}", "-", "-", wall, audit]
+        ratio = stats.ratio(median, quiet["median_us"])
+        return [name, f"{samples:,}", f"{median:,.1f}", f"{ratio:.3f}", wall, audit]
+
+    rows = []
+    for name, got in (("quiet", quiet), ("during the flood", during)):
+        if got["audit_idle_only"]:
+            name += ", audit thread idle"
+        wall, audit = f"{got['wall_median_us']:,.1f}", f"{got['audit_cpu_seconds']:.2f}"
+        rows.append(row(name, got["reps"], got["median_us"], wall, audit))
+        for part, key in (
+            ("… while the audit thread ran", "audit_ran"),
+            ("… while it was idle", "audit_idle"),
+        ):
+            if got["audit_idle_only"] and key == "audit_idle":
+                continue
+            left_out = " (left out)" if got["audit_idle_only"] else ""
+            rows.append(row(part + left_out, got[key]["samples"], got[key]["median_us"], "", ""))
+    header = [
+        "allowed preflight, 1 origin",
+        "samples",
+        "CPU µs (median)",
+        "/ quiet",
+        "wall µs (median)",
+        "audit thread CPU s",
+    ]
+    audit, before, after = flood["audit"], flood["memory"]["before"], flood["memory"]["after"]
+    audit_row = [
+        f"{flood['refused']:,}",
+        f"{during['wall_seconds']:.1f}",
+        f"{audit['flood_counted']:,}",
+        f"{audit['after']['rows']:,}",
+        f"{audit['after']['overflow_rows']:,}",
+        f"{audit['row_bound']:,}",
+        f"{_mb(before['rss_bytes'])} → {_mb(after['rss_bytes'])}",
+        f"{_mb(before['peak_rss_bytes'])} → {_mb(after['peak_rss_bytes'])}",
+    ]
+    audit_header = [
+        "refused sent",
+        "flood wall s",
+        "refusals counted",
+        "audit rows",
+        "overflow rows",
+        "cap + reasons",
+        "RSS MB before → after",
+        "peak RSS MB before → after",
+    ]
+    return (
+        "### 6. Flood: allowed preflight amid refused ones (median CPU time)\n\n"
+        f"{flood['refused']:,} refused preflights from distinct random origins in "
+        f"{flood['rounds']} rounds; in each condition one allowed preflight timed after every "
+        f"{flood['every']:,} other requests (refused ones in the flood, allowed ones when quiet). "
+        f"Audit defaults: cap {audit['max_rows']:,} rows, buffer {audit['buffer_size']:,}, "
+        f"written every {audit['flush_interval']:g} s.\n\n"
+        + table(header, rows)
+        + "\n\n"
+        + table(audit_header, [audit_row], 0)
+    )
+
+
+def _target_row(t: Target) -> list[str]:
+    unit = f" {t.unit}" if t.unit else ""
+    value = f"{t.value:,.0f}" if t.integer else f"{t.value:.3f}"
+    limit = f"{t.limit:,.0f}" if t.integer else f"{t.limit:.3g}"
+    result = ("PASS" if t.passed else "MISS") + (f" ({t.errors} errors)" if t.errors else "")
+    return [t.name, value + unit, f"{t.op} {limit}{unit}", result]
+
+
 def targets_section(targets: Sequence[Target]) -> str:
     """Every target with its value and verdict."""
-    rows = [
-        [
-            t.name,
-            f"{t.value:.3f}{(' ' + t.unit) if t.unit else ''}",
-            f"{t.op} {t.limit:.3g}{(' ' + t.unit) if t.unit else ''}",
-            ("PASS" if t.passed else "MISS") + (f" ({t.errors} errors)" if t.errors else ""),
-        ]
-        for t in targets
-    ]
+    rows = [_target_row(t) for t in targets]
     return "### Targets\n\n" + table(["target", "value", "limit", "result"], rows)
 
 
@@ -219,6 +289,8 @@ def render(run: dict[str, Any], targets: Sequence[Target]) -> str:
         sections.append(snapshot_section(results["snapshot"]))
     if "end_to_end" in results:
         sections.append(end_to_end_section(results["end_to_end"]))
+    if "flood" in results:
+        sections.append(flood_section(results["flood"]))
     sections.append(targets_section(targets))
     sections += [f"ERROR in {error['part']}:\n{error['message']}" for error in run["errors"]]
     return "\n\n".join(sections)

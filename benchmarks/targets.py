@@ -28,6 +28,7 @@ class Target:
     limit: float
     unit: str = ""
     errors: int = 0
+    integer: bool = False
 
     @property
     def passed(self) -> bool:
@@ -136,6 +137,26 @@ def end_to_end_targets(e2e: dict[str, Any]) -> list[Target]:
     return found
 
 
+def flood_targets(flood: dict[str, Any]) -> list[Target]:
+    """The allowed preflight no more than 1.2 times slower during the flood; rows bounded."""
+    audit = flood["audit"]
+    return [
+        Target(
+            "allowed preflight during the flood / quiet (median CPU time)",
+            stats.ratio(_median(flood["flood"]), _median(flood["quiet"])),
+            "<=",
+            1.2,
+        ),
+        Target(
+            f"audit rows after {flood['refused']:,} refused: <= cap + 1 overflow row per reason",
+            audit["after"]["rows"],
+            "<=",
+            audit["row_bound"],
+            integer=True,
+        ),
+    ]
+
+
 def evaluate(results: dict[str, Any]) -> list[Target]:
     """Every target whose part produced results."""
     found: list[Target] = []
@@ -147,4 +168,6 @@ def evaluate(results: dict[str, Any]) -> list[Target]:
         found += snapshot_targets(results["snapshot"])
     if "end_to_end" in results:
         found += end_to_end_targets(results["end_to_end"])
+    if "flood" in results:
+        found += flood_targets(results["flood"])
     return found

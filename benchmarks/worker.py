@@ -12,7 +12,7 @@ import sys
 import traceback
 from typing import Any, TextIO
 
-from benchmarks import snapshot, timing
+from benchmarks import audit_flood, snapshot, timing
 from benchmarks.subjects import make_subject
 
 
@@ -35,6 +35,8 @@ def handle(subject: Any, command: dict[str, Any]) -> dict[str, Any]:
         return snapshot.measure_build(command["reps"])
     if op == "propagation":
         return snapshot.measure_propagation(command["interval"], command["trials"])
+    if op.startswith("flood_"):
+        return audit_flood.handle(subject, command)
     raise ValueError(f"unknown command {op!r}")
 
 
