@@ -204,7 +204,10 @@ class AllowedOrigin(models.Model):
 
     def clean(self) -> None:
         """Normalise the value; refuse loose, malformed or unsafe patterns."""
-        credentials = self.policy.allow_credentials if self.policy_id else False
+        try:
+            credentials = self.policy.allow_credentials
+        except CorsPolicy.DoesNotExist:
+            credentials = False
         try:
             spec = validate_origin(
                 OriginSpec(OriginKind(self.kind), self.value), credentials=credentials

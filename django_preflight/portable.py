@@ -164,10 +164,6 @@ def _validate(policy: CorsPolicy, origins: list[AllowedOrigin], where: str) -> N
             raise ImportFileError(
                 f"{where}.origins[{position}] ('{policy.name}'): {_flatten(exc)}"
             ) from exc
-        if origin.kind == AllowedOrigin.Kind.ANY and policy.allow_credentials:
-            raise ImportFileError(
-                f"{where} ('{policy.name}'): 'any origin' cannot be combined with credentials."
-            )
         key = (origin.kind, origin.value)
         if key in keys:
             raise ImportFileError(

@@ -131,28 +131,22 @@ def _token_list(value: str | None) -> list[str] | None:
     return items if all(is_token(item) for item in items) else None
 
 
-def check_preflight(
-    request: CorsRequest, response: RawResponse, *, redirected: bool = False
-) -> str | None:
-    """None when the preflight passes, else Chromium's message (with the preflight prefix)."""
-    if redirected or response.is_redirect:
+def check_preflight(request: CorsRequest, response: RawResponse) -> str | None:
+    """None when the preflight passes, else Chromium's message.
+
+    Redirect, Allow-Origin, status and credentials problems carry the preflight prefix; method
+    and header problems are worded on their own, as Chromium prints them.
+    """
+    if response.is_redirect:
         return PREFLIGHT_FAILED + "Redirect is not allowed for a preflight request."
     problem = check_allow_origin(request, response)
     if problem is None and not 200 <= response.status < 300:
         problem = "It does not have HTTP ok status."
     if problem is None:
         problem = check_credentials(request, response)
-    if problem is None:
-        problem = _check_methods(request, response)
-    if problem is None:
-        problem = _check_headers(request, response)
-    return None if problem is None else _with_prefix(problem)
-
-
-def _with_prefix(problem: str) -> str:
-    if problem.startswith(("Method ", "Request header field ", "Cannot parse")):
-        return problem
-    return PREFLIGHT_FAILED + problem
+    if problem is not None:
+        return PREFLIGHT_FAILED + problem
+    return _check_methods(request, response) or _check_headers(request, response)
 
 
 def _check_methods(request: CorsRequest, response: RawResponse) -> str | None:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
+from .browser import NO_ALLOW_ORIGIN, PREFLIGHT_FAILED
 from .decision import Reason
-
-CONSOLE_PREFIX = "Response to preflight request doesn't pass access control check: "
-NO_ALLOW_ORIGIN = "No 'Access-Control-Allow-Origin' header is present on the requested resource."
 
 _CAUSES = {
     Reason.NO_POLICY: (
@@ -42,7 +40,7 @@ def console_message(reason: Reason | str) -> str:
     reports the missing Allow-Origin; the reason itself is only known on the server.
     """
     del reason
-    return CONSOLE_PREFIX + NO_ALLOW_ORIGIN
+    return PREFLIGHT_FAILED + NO_ALLOW_ORIGIN
 
 
 def cause(reason: Reason | str, detail: str = "") -> str:
