@@ -7,6 +7,8 @@ in front of it, because it judges the raw responses with the browser's own check
 from __future__ import annotations
 
 import http.client
+import socket
+import ssl
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -48,15 +50,53 @@ class ProbeReport:
         return self.message is None
 
 
-def send(url: str, method: str, headers: tuple[tuple[str, str], ...], timeout: float) -> Exchange:
-    """One HTTP exchange, no redirect followed, every response header line kept."""
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """Connects to an address resolved and checked beforehand, not to a fresh DNS answer."""
+
+    def __init__(self, host: str, port: int | None, address: str, timeout: float) -> None:
+        super().__init__(host, port, timeout=timeout)
+        self.address = address
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection((self.address, self.port), self.timeout)
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """TLS to a pinned address; the certificate is still checked against the host name."""
+
+    def __init__(self, host: str, port: int | None, address: str, timeout: float) -> None:
+        self.tls = ssl.create_default_context()
+        super().__init__(host, port, timeout=timeout, context=self.tls)
+        self.address = address
+
+    def connect(self) -> None:
+        raw = socket.create_connection((self.address, self.port), self.timeout)
+        self.sock = self.tls.wrap_socket(raw, server_hostname=self.host)
+
+
+def send(
+    url: str,
+    method: str,
+    headers: tuple[tuple[str, str], ...],
+    timeout: float,
+    address: str | None = None,
+) -> Exchange:
+    """One HTTP exchange, no redirect followed, every response header line kept.
+
+    ``address``, when given, is the IP address to connect to instead of resolving the host.
+    """
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"'{url}' is not an http or https URL.")
-    connection_class = (
-        http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-    )
-    connection = connection_class(parts.hostname, parts.port, timeout=timeout)
+    https = parts.scheme == "https"
+    connection: http.client.HTTPConnection
+    if address is not None:
+        pinned = _PinnedHTTPSConnection if https else _PinnedHTTPConnection
+        connection = pinned(parts.hostname, parts.port, address, timeout)
+    elif https:
+        connection = http.client.HTTPSConnection(parts.hostname, parts.port, timeout=timeout)
+    else:
+        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     try:
         connection.request(method, target, headers=dict(headers))

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 Headers = tuple[tuple[str, str], ...]
 ORIGIN_SLOT = "{origin}"
@@ -400,9 +401,11 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def serve(host: str = "127.0.0.1") -> Iterator[tuple[str, list[tuple[str, str]]]]:
+def serve(
+    host: str = "127.0.0.1", handler: type[BaseHTTPRequestHandler] = _Handler
+) -> Iterator[tuple[str, list[Any]]]:
     """Run the server on a free port; yields its base URL and the requests it saw."""
-    server = ThreadingHTTPServer((host, 0), _Handler)
+    server = ThreadingHTTPServer((host, 0), handler)
     server.seen = []  # type: ignore[attr-defined]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -21,6 +21,7 @@ from ...engine.diagnose import diagnose
 from ...models import RejectedPreflight
 from ...portable import ImportFileError, apply_import, export_policies, parse, plan_import
 from ...probe import probe
+from ...scan import command as scan_command
 from ...store import load_policy_set
 
 
@@ -74,6 +75,7 @@ class Command(BaseCommand):
         settings_importer.add_argument(
             "--dry-run", action="store_true", help="Show what would be created, create nothing."
         )
+        scan_command.add_parser(actions)
         for sub in (explain, probe_parser):
             sub.add_argument("--origin", required=True, help="The calling page's origin.")
             sub.add_argument("--method", default="GET", help="fetch() method (default GET).")
@@ -99,6 +101,8 @@ class Command(BaseCommand):
             self._import(options["file"], options["dry_run"], options["prune"])
         elif action == "import-settings":
             self._import_settings(options["name"], options["dry_run"])
+        elif action == "scan":
+            scan_command.handle(self, options)
         else:
             request = CorsRequest(
                 url=options["path"],

@@ -1,0 +1,58 @@
+"""Which of this project's policies and entries grant a finding's origin, with an admin link.
+
+Used when the scan runs inside a project that has django-preflight: if the policies saved here
+grant the same hostile origin on the same path, the finding names the policy and entry to
+change. For another site the policies here grant nothing relevant and nothing is added.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from urllib.parse import unquote, urlsplit
+
+from django.urls import NoReverseMatch, reverse
+
+from ..engine.policy import CompiledPolicy, OriginIndex, OriginKind, OriginSpec
+from ..models import AllowedOrigin
+from ..store import load_policy_set
+from .findings import GRANT_CHECKS, Attribution, Finding
+
+
+def attribute(findings: list[Finding]) -> list[Finding]:
+    """The findings, those about a granted hostile origin naming the local policy and entry."""
+    grant_ids = {check.id for check in GRANT_CHECKS.values()}
+    if not any(f.id in grant_ids for f in findings):
+        return findings
+    policies = load_policy_set()
+    result = []
+    for finding in findings:
+        attribution = None
+        if finding.id in grant_ids:
+            path = unquote(urlsplit(finding.evidence.url).path) or "/"
+            tier = policies.tier_for(path)
+            matched = tier.origins.match(finding.origin) if tier is not None else None
+            if matched is not None:
+                attribution = _entry(matched[0], finding.origin)
+        result.append(replace(finding, attribution=attribution) if attribution else finding)
+    return result
+
+
+def _entry(policy: CompiledPolicy, origin: str) -> Attribution:
+    """The first entry of the policy that matches ``origin`` on its own, in match precedence."""
+    entry = "-"
+    rows = AllowedOrigin.objects.filter(policy_id=policy.id).only("kind", "value")
+    order = [kind.value for kind in OriginKind]
+    for row in sorted(rows, key=lambda r: (order.index(r.kind), r.value)):
+        index = OriginIndex()
+        try:
+            index.add(policy, OriginSpec(OriginKind(row.kind), row.value))
+        except ValueError:
+            continue  # a row saved around validation; the snapshot left it out too
+        if index.match(origin) is not None:
+            entry = f"{row.get_kind_display()}: {row.value}" if row.value else str(row)
+            break
+    try:
+        admin_url = reverse("admin:django_preflight_corspolicy_change", args=[policy.id])
+    except NoReverseMatch:
+        admin_url = None
+    return Attribution(policy.id, policy.name, entry, admin_url)

@@ -1,0 +1,76 @@
+"""Politeness and bounds: the deadline, the delay, and unreachable URLs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from django_preflight.scan.runner import Limits, scan_url
+
+from .servers import TRUSTED, serve
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[tuple[str, list[Any]]]:
+    with serve() as running:
+        yield running
+
+
+class FakeClock:
+    """Advances one second per reading, and by whatever the scanner sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        self.now += 1.0
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def test_no_request_starts_after_the_deadline(server: tuple[str, list[Any]]) -> None:
+    base, seen = server
+    seen.clear()
+    clock = FakeClock()
+    result = scan_url(
+        f"{base}/reflect-anything/",
+        [TRUSTED],
+        credentials=True,
+        limits=Limits(deadline=5.5),
+        clock=clock,
+        sleep=clock.sleep,
+    )
+    assert len(seen) == len(result.observations) == 5
+    assert not result.complete
+    assert any("time limit" in note for note in result.notes)
+    # What was received is still judged: the fifth request was the arbitrary origin's GET.
+    assert [f.id for f in result.findings] == ["reflects-any-origin"]
+
+
+def test_the_delay_is_kept_between_requests(server: tuple[str, list[Any]]) -> None:
+    base, _ = server
+    clock = FakeClock()
+    result = scan_url(
+        f"{base}/correct/",
+        [TRUSTED],
+        credentials=True,
+        limits=Limits(delay=0.25),
+        clock=clock,
+        sleep=clock.sleep,
+    )
+    assert clock.slept == [0.25] * (len(result.observations) - 1)
+
+
+def test_an_unreachable_url_is_an_error_not_an_exception() -> None:
+    with serve() as (closed, _):
+        pass
+    result = scan_url(f"{closed}/correct/", [TRUSTED], credentials=False, limits=Limits(timeout=2))
+    assert result.error is not None
+    assert result.error.startswith(f"Could not scan {closed}/correct/")
+    assert result.findings == []
