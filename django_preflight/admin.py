@@ -28,6 +28,7 @@ from .engine.diagnose import diagnose
 from .engine.policy import MAX_AGE_BROWSER_CAP
 from .forms import AllowedOriginInlineForm, AllowedOriginInlineFormSet, TestRequestForm
 from .models import AllowedOrigin, CorsPolicy, RejectedPreflight
+from .scan import admin as _scan_admin  # noqa: F401  (registers the scan pages)
 
 if TYPE_CHECKING:
     from django.contrib.admin.options import InlineModelAdmin, _FieldsetSpec

@@ -92,6 +92,11 @@ _RULES: dict[str, tuple[Any, str]] = {
         lambda v: isinstance(v, int) and _positive_number(v),
         "a positive number of days",
     ),
+    "SCAN_ALLOW_PRIVATE_ADDRESSES": (lambda v: isinstance(v, bool), "True or False"),
+    "SCAN_TIME_LIMIT": (
+        lambda v: _positive_number(v) and v <= 300,
+        "seconds, more than 0 and at most 300",
+    ),
 }
 
 

@@ -35,6 +35,8 @@ class PreflightSettings:
     AUDIT_BUFFER_SIZE: int = 1_000
     AUDIT_FLUSH_INTERVAL: float = 2.0
     AUDIT_RETENTION_DAYS: int = 30
+    SCAN_ALLOW_PRIVATE_ADDRESSES: bool = False
+    SCAN_TIME_LIMIT: float = 20.0
 
 
 SETTING_NAMES = tuple(PREFIX + f.name for f in fields(PreflightSettings))

@@ -21,6 +21,9 @@ from .engine.policy import (
     validate_path_prefix,
 )
 from .fields import CaseSensitiveCharField, TokenListField
+from .scan.models import ScanResult
+
+__all__ = ["AllowedOrigin", "CorsPolicy", "RejectedPreflight", "ScanResult"]
 
 DEFAULT_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 DEFAULT_HEADERS = ("accept", "authorization", "content-type", "x-csrftoken", "x-requested-with")
