@@ -49,7 +49,7 @@ def _entry(policy: CompiledPolicy, origin: str) -> Attribution:
         except ValueError:
             continue  # a row saved around validation; the snapshot left it out too
         if index.match(origin) is not None:
-            entry = f"{row.get_kind_display()}: {row.value}" if row.value else str(row)
+            entry = f"{row.kind}: {row.value}" if row.value else row.kind
             break
     try:
         admin_url = reverse("admin:django_preflight_corspolicy_change", args=[policy.id])

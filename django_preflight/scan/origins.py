@@ -97,9 +97,9 @@ def look_alikes(base: Origin) -> Iterable[HostileOrigin]:
     ) -> HostileOrigin:
         return HostileOrigin(f"{scheme}://{new_host}{tail}", kind, trusted)
 
+    # Glued to the registrable domain: a name anyone can register. (Glued to a longer host it
+    # would be a subdomain of the trusted site, which the subdomain look-alike covers.)
     yield make(Kind.SUFFIX, LABEL + registrable)
-    if registrable != host:
-        yield make(Kind.SUFFIX, LABEL + host)
     yield make(Kind.PREFIX, f"{host}.{LABEL}.example", tail="")
     dots = [index for index, char in enumerate(host) if char == "."]
     for index in dots[:MAX_DOT_VARIANTS]:
