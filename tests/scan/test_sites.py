@@ -7,30 +7,19 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from django.urls import reverse
 from pytest_django.live_server_helper import LiveServer
 
-from django_preflight.models import AllowedOrigin, CorsPolicy
+from django_preflight.models import CorsPolicy
 from django_preflight.scan.attribution import attribute
 from django_preflight.scan.runner import scan_url
 from tests.browser.servers import ServerProcess, free_port, running
 
 from .servers import TRUSTED
-
-
-def make_policy(name: str, *origins: tuple[str, str], **fields: object) -> CorsPolicy:
-    policy = CorsPolicy(name=name, path_prefix="/api/", allow_credentials=True, **fields)
-    policy.full_clean()
-    policy.save()
-    for kind, value in origins:
-        origin = AllowedOrigin(policy=policy, kind=kind, value=value)
-        origin.full_clean()
-        origin.save()
-    return policy
 
 
 def findings(url: str) -> dict[str, str]:
@@ -40,8 +29,26 @@ def findings(url: str) -> dict[str, str]:
     return {f.id: f.severity.value for f in result.findings}
 
 
+@pytest.fixture
+def make_policy(
+    transactional_db: None, make_policy: Callable[..., CorsPolicy]
+) -> Callable[..., CorsPolicy]:
+    """Credentialed policies on /api/, committed for the live server's thread."""
+
+    def make(name: str, *origins: tuple[str, str]) -> CorsPolicy:
+        return make_policy(
+            tuple(value for _, value in origins),
+            kinds=[kind for kind, _ in origins],
+            name=name,
+            path_prefix="/api/",
+            allow_credentials=True,
+        )
+
+    return make
+
+
 def test_a_correct_django_preflight_site_has_no_finding(
-    transactional_db: None, live_server: LiveServer
+    make_policy: Callable[..., CorsPolicy], live_server: LiveServer
 ) -> None:
     make_policy("frontend", ("exact", TRUSTED))
     assert findings(f"{live_server.url}/api/public/") == {}
@@ -49,7 +56,7 @@ def test_a_correct_django_preflight_site_has_no_finding(
 
 
 def test_a_finding_names_this_projects_policy_and_entry(
-    transactional_db: None, live_server: LiveServer
+    make_policy: Callable[..., CorsPolicy], live_server: LiveServer
 ) -> None:
     policy = make_policy("frontend", ("exact", TRUSTED), ("null", ""))
     wildcard = make_policy("partners", ("subdomain", "https://*.example.com"))
@@ -72,7 +79,7 @@ def test_a_finding_names_this_projects_policy_and_entry(
     assert subdomain.policy_id == wildcard.pk
 
 
-def test_no_attribution_for_another_site(transactional_db: None) -> None:
+def test_no_attribution_for_another_site(make_policy: Callable[..., CorsPolicy]) -> None:
     """The project's policies grant nothing on this path: the findings name no policy here."""
     from .servers import serve
 
