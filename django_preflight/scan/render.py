@@ -10,6 +10,9 @@ from .runner import UrlResult
 
 SCHEMA = "django-preflight-scan/1"
 SHOWN_HEADERS = ("access-control-", "vary", "location")
+MAX_EVIDENCE_HEADERS = 64
+MAX_EVIDENCE_VALUE = 1000
+"""Evidence is kept in the admin's database: a hostile server cannot make it grow unbounded."""
 
 
 def counts(results: Sequence[UrlResult]) -> dict[str, int]:
@@ -72,11 +75,11 @@ def finding_json(finding: Finding) -> dict[str, Any]:
             "request": {
                 "method": evidence.method,
                 "url": evidence.url,
-                "headers": [list(pair) for pair in evidence.request_headers],
+                "headers": _bounded(evidence.request_headers),
             },
             "response": {
                 "status": evidence.response.status,
-                "headers": [list(pair) for pair in evidence.response.headers],
+                "headers": _bounded(evidence.response.headers),
             },
         },
         "policy": None
@@ -88,6 +91,17 @@ def finding_json(finding: Finding) -> dict[str, Any]:
             "admin_url": attribution.admin_url,
         },
     }
+
+
+def _bounded(headers: tuple[tuple[str, str], ...]) -> list[list[str]]:
+    """The header lines as sent or received, values past the bound cut with '…'."""
+    return [
+        [name[:MAX_EVIDENCE_VALUE], _cut(value)] for name, value in headers[:MAX_EVIDENCE_HEADERS]
+    ]
+
+
+def _cut(value: str) -> str:
+    return value if len(value) <= MAX_EVIDENCE_VALUE else value[: MAX_EVIDENCE_VALUE - 1] + "…"
 
 
 def to_text(results: Sequence[UrlResult], fail_on: Severity | None = None) -> list[str]:

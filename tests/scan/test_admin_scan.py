@@ -10,6 +10,7 @@ from django.contrib.auth.models import Permission, User
 from django.test import Client, override_settings
 from django.urls import reverse
 
+from django_preflight.checks import check_settings
 from django_preflight.scan.models import KEEP_RESULTS, ScanResult
 
 from .servers import TRUSTED, serve
@@ -131,3 +132,19 @@ def test_only_the_last_results_are_kept() -> None:
         ScanResult.objects.create(url=f"https://api{index}.example.com/")
     assert ScanResult.objects.count() == KEEP_RESULTS
     assert ScanResult.objects.filter(url="https://api0.example.com/").count() == 0
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [
+        ("PREFLIGHT_SCAN_TIME_LIMIT", 0),
+        ("PREFLIGHT_SCAN_TIME_LIMIT", 301),
+        ("PREFLIGHT_SCAN_ALLOW_PRIVATE_ADDRESSES", "yes"),
+    ],
+)
+def test_scan_settings_are_checked(setting: str, value: object) -> None:
+    with override_settings(**{setting: value}):
+        messages = check_settings()
+    assert [(m.id, m.msg.split(" is ")[0]) for m in messages] == [
+        ("django_preflight.E003", setting)
+    ]

@@ -10,8 +10,11 @@ from typing import Any
 import pytest
 from django.core.management import CommandError, call_command
 
-from django_preflight.scan.findings import CHECKS
+from django_preflight.engine.browser import RawResponse
+from django_preflight.scan.findings import CHECKS, Observation, judge
+from django_preflight.scan.origins import HostileOrigin, Kind
 from django_preflight.scan.plan import MAX_REQUESTS_PER_URL
+from django_preflight.scan.render import MAX_EVIDENCE_HEADERS, MAX_EVIDENCE_VALUE, finding_json
 
 from .servers import TRUSTED, serve
 
@@ -157,3 +160,22 @@ def test_help_states_the_bound_per_url(capsys: pytest.CaptureFixture[str]) -> No
 
 def test_the_checks_have_unique_ids() -> None:
     assert len({check.id for check in CHECKS}) == len(CHECKS) == 14
+
+
+def test_evidence_kept_is_bounded() -> None:
+    headers = (("Access-Control-Allow-Origin", "null"), *[("X-Padding", "p" * 5000)] * 200)
+    observation = Observation(
+        "https://api.example.com/",
+        "GET",
+        "null",
+        (("Origin", "null"),),
+        RawResponse(200, headers),
+        HostileOrigin("null", Kind.NULL),
+    )
+    found, _ = judge([observation], credentials=False)
+    assert [f.id for f in found] == ["trusts-null-origin", "missing-vary-origin"]
+    kept = finding_json(found[0])["evidence"]["response"]["headers"]
+    assert len(kept) == MAX_EVIDENCE_HEADERS
+    assert kept[0] == ["Access-Control-Allow-Origin", "null"]
+    assert len(kept[1][1]) == MAX_EVIDENCE_VALUE
+    assert kept[1][1].endswith("…")
