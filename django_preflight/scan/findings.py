@@ -209,7 +209,7 @@ def _with_credentials(response: RawResponse) -> bool:
 def judge(
     observations: Sequence[Observation], *, credentials: bool
 ) -> tuple[list[Finding], list[str]]:
-    """Findings (one per check, first evidence kept) and notes for one URL's observations.
+    """Findings (one per check, the most severe evidence) and notes for one URL's observations.
 
     ``credentials`` says the API is called with credentials, so it is not public.
     """
@@ -237,15 +237,19 @@ def judge(
         ):
             notes.append(
                 f"The trusted origin {origin} was not granted by the preflight or the GET: "
-                "check --trusted-origin (findings about hostile origins still hold)."
+                "check the trusted origins given (findings about hostile origins still hold)."
             )
     ordered = sorted(found.values(), key=lambda f: (-f.severity.rank, CHECKS.index(f.check)))
     return ordered, notes
 
 
 def _add(found: dict[str, Finding], finding: Finding | None) -> None:
-    if finding is not None:
-        found.setdefault(finding.id, finding)
+    """Keep one finding per check: the first of the most severe."""
+    if finding is None:
+        return
+    kept = found.get(finding.id)
+    if kept is None or finding.severity.rank > kept.severity.rank:
+        found[finding.id] = finding
 
 
 def _grant_finding(

@@ -179,3 +179,29 @@ def test_evidence_kept_is_bounded() -> None:
     assert kept[0] == ["Access-Control-Allow-Origin", "null"]
     assert len(kept[1][1]) == MAX_EVIDENCE_VALUE
     assert kept[1][1].endswith("…")
+
+
+def test_one_finding_per_check_keeps_the_most_severe_evidence() -> None:
+    def reflected(origin: str, base: str, credentials: bool) -> Observation:
+        headers = [("Access-Control-Allow-Origin", origin), ("Vary", "Origin")]
+        if credentials:
+            headers.append(("Access-Control-Allow-Credentials", "true"))
+        return Observation(
+            "https://api.example.com/",
+            "GET",
+            origin,
+            (("Origin", origin),),
+            RawResponse(200, tuple(headers)),
+            HostileOrigin(origin, Kind.HTTP, base),
+        )
+
+    found, _ = judge(
+        [
+            reflected("http://a.example.com", "https://a.example.com", credentials=False),
+            reflected("http://b.example.com", "https://b.example.com", credentials=True),
+        ],
+        credentials=False,
+    )
+    assert [(f.id, f.severity.value, f.origin) for f in found] == [
+        ("trusts-http-origin", "high", "http://b.example.com")
+    ]
