@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from http.client import HTTPException
 from urllib.parse import urlsplit
 
 from ..probe import send
@@ -78,8 +79,8 @@ def scan_url(
             f"Stopped at the time limit after {len(result.observations)} of at most "
             f"{result.plan.max_requests} requests: the findings cover only what was sent."
         )
-    except (OSError, ValueError) as exc:
-        result.error = f"Could not scan {url}: {exc}"
+    except (OSError, ValueError, HTTPException) as exc:
+        result.error = f"Could not scan {url}: {exc or type(exc).__name__}"
         result.complete = False
     result.findings, notes = judge(result.observations, credentials=credentials)
     result.notes.extend(notes if result.error is None else [])

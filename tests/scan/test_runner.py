@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -74,3 +76,24 @@ def test_an_unreachable_url_is_an_error_not_an_exception() -> None:
     assert result.error is not None
     assert result.error.startswith(f"Could not scan {closed}/correct/")
     assert result.findings == []
+
+
+def test_a_server_speaking_garbage_is_an_error() -> None:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+
+        def answer() -> None:
+            connection, _ = listener.accept()
+            with connection:
+                connection.recv(4096)
+                connection.sendall(b"SSH-2.0-OpenSSH_9.2\r\n\r\n")
+
+        thread = threading.Thread(target=answer, daemon=True)
+        thread.start()
+        result = scan_url(f"http://127.0.0.1:{port}/", [TRUSTED], credentials=False)
+        thread.join(5)
+    assert result.error is not None
+    assert result.error.startswith(f"Could not scan http://127.0.0.1:{port}/: ")
+    assert "SSH-2.0" in result.error
