@@ -97,3 +97,17 @@ def test_a_server_speaking_garbage_is_an_error() -> None:
     assert result.error is not None
     assert result.error.startswith(f"Could not scan http://127.0.0.1:{port}/: ")
     assert "SSH-2.0" in result.error
+
+
+def test_requests_go_to_the_pinned_address_whatever_the_host_resolves_to(
+    server: tuple[str, list[Any]],
+) -> None:
+    """The admin checks an address once and connects only there: no second DNS answer."""
+    base, seen = server
+    seen.clear()
+    port = base.rsplit(":", 1)[1]
+    url = f"http://scan-target.invalid:{port}/null-trusting/"
+    result = scan_url(url, [TRUSTED], credentials=True, limits=Limits(address="127.0.0.1"))
+    assert result.error is None
+    assert [f.id for f in result.findings] == ["trusts-null-origin"]
+    assert {headers["Host"] for _, _, headers in seen} == {f"scan-target.invalid:{port}"}
