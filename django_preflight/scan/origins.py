@@ -90,7 +90,7 @@ def look_alikes(base: Origin) -> Iterable[HostileOrigin]:
     """The look-alikes of one trusted origin, one or two per kind."""
     trusted = base.serialise()
     host, port = base.host, _port_text(base.port)
-    registrable = ".".join(host.split(".")[-2:])
+    registrable = registrable_domain(host)
 
     def make(
         kind: Kind, new_host: str, scheme: str = base.scheme, tail: str = port
@@ -127,9 +127,21 @@ def explained_by(hostile: HostileOrigin) -> Kind | None:
     if hostile.kind is Kind.UNESCAPED_DOT:
         base, variant = parse_request_origin(hostile.base), parse_request_origin(hostile.value)
         if base is not None and variant is not None:
-            registrable = ".".join(base.host.split(".")[-2:])
+            registrable = registrable_domain(base.host)
             return Kind.SUFFIX if variant.host.endswith(registrable) else None
     return None
+
+
+def registrable_domain(host: str) -> str:
+    """The part of ``host`` one registers, approximately: ``example.com``, ``example.co.uk``.
+
+    Without the Public Suffix List, a second-level label of at most three letters under a
+    two-letter country code (``co.uk``, ``com.au``) is taken as part of the suffix.
+    """
+    labels = host.split(".")
+    if len(labels) >= 3 and len(labels[-1]) == 2 and len(labels[-2]) <= 3:
+        return ".".join(labels[-3:])
+    return ".".join(labels[-2:])
 
 
 def _port_text(port: int | None) -> str:

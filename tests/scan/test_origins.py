@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from django_preflight.engine.origins import parse_request_origin
-from django_preflight.scan.origins import Kind, hostile_origins
+from django_preflight.scan.origins import Kind, hostile_origins, registrable_domain
 from django_preflight.scan.plan import MAX_HOSTILE, MAX_TRUSTED, make_plan, url_origin
 
 URL = "https://api.example.com/v1/notes/"
@@ -66,3 +68,19 @@ def test_the_plan_is_bounded() -> None:
 def test_without_trusted_origins_the_url_origin_stands_in() -> None:
     plan = make_plan("https://api.example.com:443/x", [])
     assert plan.trusted == ("https://api.example.com",)
+
+
+@pytest.mark.parametrize(
+    ("host", "registrable"),
+    [
+        ("app.example.com", "example.com"),
+        ("example.com", "example.com"),
+        ("shop.example.co.uk", "example.co.uk"),
+        ("a.b.example.com.au", "example.com.au"),
+        ("api.example.de", "example.de"),
+    ],
+)
+def test_suffix_look_alikes_glue_onto_the_registrable_domain(host: str, registrable: str) -> None:
+    assert registrable_domain(host) == registrable
+    suffixes = by_kind([f"https://{host}"], f"https://{host}/")[Kind.SUFFIX]
+    assert suffixes == [f"https://preflight-scan{registrable}"]
