@@ -67,8 +67,13 @@ class ScanForm(forms.Form):
     def clean_url(self) -> str:
         """Only absolute http(s) URLs with a host."""
         url: str = self.cleaned_data["url"].strip()
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname or parts.username:
+        try:
+            parts = urlsplit(url)
+            valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+            valid = valid and not parts.username and parts.port != 0
+        except ValueError:  # an unclosed IPv6 bracket, a port that is not a number
+            valid = False
+        if not valid:
             raise forms.ValidationError(
                 gettext("Enter a full http:// or https:// URL with a host and no user name.")
             )

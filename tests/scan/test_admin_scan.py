@@ -107,6 +107,9 @@ def test_the_time_limit_bounds_the_scan(server: tuple[str, list[Any]]) -> None:
     [
         ({"url": "ftp://example.com/"}, "Enter a full http:// or https:// URL"),
         ({"url": "http://user@example.com/"}, "no user name"),
+        ({"url": "http://[::1/"}, "no user name"),
+        ({"url": "http://example.com:http/"}, "no user name"),
+        ({"url": "http://example.com:99999/"}, "no user name"),
         (
             {"url": "https://api.example.com/", "trusted_origins": "https://a.example/x"},
             "remove a path",
