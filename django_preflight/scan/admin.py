@@ -7,6 +7,7 @@ loopback or reserved addresses unless ``PREFLIGHT_SCAN_ALLOW_PRIVATE_ADDRESSES``
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -38,6 +39,9 @@ else:
 
 RUN_PERMISSION = "django_preflight.run_scan"
 REQUEST_TIMEOUT = 10.0
+MAX_CONCURRENT_SCANS = 2
+running_scans = threading.BoundedSemaphore(MAX_CONCURRENT_SCANS)
+"""Per process: a few scans at once, so that the page cannot tie up every worker."""
 
 
 class ScanForm(forms.Form):
@@ -164,14 +168,27 @@ class ScanResultAdmin(_ScanAdminBase):
         except ScanRefusedError as exc:
             form.add_error("url", str(exc))
             return None
-        limits = Limits(
-            timeout=min(REQUEST_TIMEOUT, settings.SCAN_TIME_LIMIT),
-            deadline=time.monotonic() + settings.SCAN_TIME_LIMIT,
-            address=address,
-        )
-        result = scan_url(
-            data["url"], data["trusted_origins"], credentials=data["credentials"], limits=limits
-        )
+        if not running_scans.acquire(blocking=False):
+            form.add_error(
+                None,
+                gettext(
+                    "%(count)d scans are already running in this process; try again when one "
+                    "has finished."
+                )
+                % {"count": MAX_CONCURRENT_SCANS},
+            )
+            return None
+        try:
+            limits = Limits(
+                timeout=min(REQUEST_TIMEOUT, settings.SCAN_TIME_LIMIT),
+                deadline=time.monotonic() + settings.SCAN_TIME_LIMIT,
+                address=address,
+            )
+            result = scan_url(
+                data["url"], data["trusted_origins"], credentials=data["credentials"], limits=limits
+            )
+        finally:
+            running_scans.release()
         result.findings = attribute(result.findings)
         top = highest(result.findings)
         saved = ScanResult.objects.create(

@@ -11,6 +11,7 @@ from django.test import Client, override_settings
 from django.urls import reverse
 
 from django_preflight.checks import check_settings
+from django_preflight.scan.admin import MAX_CONCURRENT_SCANS, running_scans
 from django_preflight.scan.models import KEEP_RESULTS, ScanResult
 
 from .servers import TRUSTED, serve
@@ -151,3 +152,22 @@ def test_scan_settings_are_checked(setting: str, value: object) -> None:
     assert [(m.id, m.msg.split(" is ")[0]) for m in messages] == [
         ("django_preflight.E003", setting)
     ]
+
+
+@override_settings(PREFLIGHT_SCAN_ALLOW_PRIVATE_ADDRESSES=True)
+def test_only_a_few_scans_run_at_once(server: tuple[str, list[Any]]) -> None:
+    base, seen = server
+    seen.clear()
+    client = staff("run_scan")
+    for _ in range(MAX_CONCURRENT_SCANS):
+        assert running_scans.acquire(blocking=False)
+    try:
+        response = client.post(SCAN, {"url": f"{base}/correct/", "trusted_origins": TRUSTED})
+    finally:
+        for _ in range(MAX_CONCURRENT_SCANS):
+            running_scans.release()
+    assert "2 scans are already running in this process" in response.content.decode()
+    assert seen == []
+    assert not ScanResult.objects.exists()
+    client.post(SCAN, {"url": f"{base}/correct/", "trusted_origins": TRUSTED})
+    assert ScanResult.objects.count() == 1
