@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from ..engine.origins import parse_request_origin
+from ..engine.origins import OriginError, normalise_origin
 from .attribution import attribute
 from .findings import Severity
 from .plan import MAX_REQUESTS_PER_URL, MAX_TRUSTED
@@ -69,13 +69,10 @@ def handle(command: BaseCommand, options: dict[str, Any]) -> None:
     urls: list[str] = options["urls"]
     if len(urls) > MAX_URLS:
         raise CommandError(f"At most {MAX_URLS} URLs per run.")
-    trusted: list[str] = options["trusted_origin"]
-    for origin in trusted:
-        if parse_request_origin(origin) is None:
-            raise CommandError(
-                f"--trusted-origin {origin!r} is not an origin as a browser sends it "
-                "(scheme://host[:port], lower case, no path)."
-            )
+    try:
+        trusted = list(dict.fromkeys(normalise_origin(o) for o in options["trusted_origin"]))
+    except OriginError as exc:
+        raise CommandError(f"--trusted-origin: {exc}") from exc
     limits = Limits(timeout=options["timeout"], delay=options["delay"])
     results: list[UrlResult] = []
     for url in urls:

@@ -39,9 +39,14 @@ def test_text_report_names_each_finding_with_evidence_and_fix(
     server: tuple[str, list[Any]],
 ) -> None:
     base, _ = server
-    status, out = scan(f"{base}/null-trusting/", f"{base}/correct/", "--trusted-origin", TRUSTED)
+    # Typed as a person would: normalised to what browsers send.
+    status, out = scan(
+        f"{base}/null-trusting/", f"{base}/correct/", "--trusted-origin", "HTTPS://App.example.com/"
+    )
     assert status == 0
     assert f"{base}/null-trusting/ (" in out
+    assert "requests; trusted: https://app.example.com)" in out
+    assert "Note:" not in out
     assert "  HIGH    trusts-null-origin: The 'null' origin is allowed." in out
     assert f"Request:  GET {base}/null-trusting/  Origin: null\n" in out
     assert "Response: 200  Vary: Origin; Access-Control-Allow-Origin: null; " in out
@@ -142,7 +147,10 @@ def test_an_unreachable_url_exits_with_2() -> None:
     ("args", "message"),
     [
         (["ftp://example.com/"], "is not an http or https URL"),
-        (["http://127.0.0.1:9/", "--trusted-origin", "https://App.example.com/"], "not an origin"),
+        (
+            ["http://127.0.0.1:9/", "--trusted-origin", "https://app.example.com/x"],
+            "--trusted-origin: An origin is only scheme, host and port; remove a path",
+        ),
     ],
 )
 def test_bad_input_is_a_clear_error(args: list[str], message: str) -> None:
