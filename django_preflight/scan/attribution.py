@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 from urllib.parse import unquote, urlsplit
 
+from django.db import DatabaseError
 from django.urls import NoReverseMatch, reverse
 
 from ..engine.policy import CompiledPolicy, OriginIndex, OriginKind, OriginSpec
@@ -23,7 +24,10 @@ def attribute(findings: list[Finding]) -> list[Finding]:
     grant_ids = {check.id for check in GRANT_CHECKS.values()}
     if not any(f.id in grant_ids for f in findings):
         return findings
-    policies = load_policy_set()
+    try:
+        policies = load_policy_set()
+    except DatabaseError:
+        return findings  # a project without django-preflight's tables: nothing to name
     result = []
     for finding in findings:
         attribution = None

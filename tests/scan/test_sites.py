@@ -11,15 +11,17 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from django.db import DatabaseError
 from django.urls import reverse
 from pytest_django.live_server_helper import LiveServer
 
 from django_preflight.models import CorsPolicy
+from django_preflight.scan import attribution
 from django_preflight.scan.attribution import attribute
 from django_preflight.scan.runner import scan_url
 from tests.browser.servers import ServerProcess, free_port, running
 
-from .servers import TRUSTED
+from .servers import TRUSTED, serve
 
 
 def findings(url: str) -> dict[str, str]:
@@ -81,8 +83,6 @@ def test_a_finding_names_this_projects_policy_and_entry(
 
 def test_no_attribution_for_another_site(make_policy: Callable[..., CorsPolicy]) -> None:
     """The project's policies grant nothing on this path: the findings name no policy here."""
-    from .servers import serve
-
     make_policy("frontend", ("exact", TRUSTED))
     with serve() as (base, _):
         result = scan_url(f"{base}/null-trusting/", [TRUSTED], credentials=True)
@@ -120,3 +120,17 @@ def test_django_cors_headers_with_sloppy_and_correct_regexes(
         assert found == {"trusts-prefix-lookalike": "high", "trusts-unescaped-dot": "high"}
     else:
         assert found == {}
+
+
+def test_without_the_tables_findings_are_reported_unattributed(
+    transactional_db: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def missing() -> None:
+        raise DatabaseError("no such table: django_preflight_allowedorigin")
+
+    monkeypatch.setattr(attribution, "load_policy_set", missing)
+    with serve() as (base, _):
+        result = scan_url(f"{base}/null-trusting/", [TRUSTED], credentials=True)
+    (finding,) = attribute(result.findings)
+    assert finding.id == "trusts-null-origin"
+    assert finding.attribution is None
