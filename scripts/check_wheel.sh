@@ -63,6 +63,11 @@ required = [
     "django_preflight/templates/admin/django_preflight/corspolicy/change_list.html",
     "django_preflight/templates/admin/django_preflight/corspolicy/test_request.html",
     "django_preflight/templates/admin/django_preflight/rejectedpreflight/allow_confirmation.html",
+    "django_preflight/templates/admin/django_preflight/form_fields.html",
+    "django_preflight/migrations/0003_scan_result.py",
+    "django_preflight/scan/admin.py",
+    "django_preflight/templates/admin/django_preflight/scanresult/scan.html",
+    "django_preflight/templates/admin/django_preflight/scanresult/report.html",
 ]
 missing = [name for name in required if name not in names]
 stray = [name for name in names if name.split("/")[0] in ("tests", "example_project", "docs")]
