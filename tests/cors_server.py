@@ -7,6 +7,7 @@ after 'has been blocked by CORS policy: '). The probe and real Chromium are both
 
 from __future__ import annotations
 
+import ssl
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -402,15 +403,21 @@ class _Handler(BaseHTTPRequestHandler):
 
 @contextmanager
 def serve(
-    host: str = "127.0.0.1", handler: type[BaseHTTPRequestHandler] = _Handler
+    host: str = "127.0.0.1",
+    handler: type[BaseHTTPRequestHandler] = _Handler,
+    tls: ssl.SSLContext | None = None,
 ) -> Iterator[tuple[str, list[Any]]]:
-    """Run the server on a free port; yields its base URL and the requests it saw."""
+    """Run the server on a free port (behind TLS with ``tls``); yields its base URL and the
+    requests it saw."""
     server = ThreadingHTTPServer((host, 0), handler)
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     server.seen = []  # type: ignore[attr-defined]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+    scheme = "http" if tls is None else "https"
     try:
-        yield f"http://{host}:{server.server_address[1]}", server.seen  # type: ignore[attr-defined]
+        yield f"{scheme}://{host}:{server.server_address[1]}", server.seen  # type: ignore[attr-defined]
     finally:
         server.shutdown()
         server.server_close()

@@ -8,6 +8,7 @@ selects the behaviour.
 from __future__ import annotations
 
 import re
+import ssl
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -108,6 +109,8 @@ class _Handler(BaseHTTPRequestHandler):
         """Quiet: tests read ``seen``."""
 
 
-def serve() -> AbstractContextManager[tuple[str, list[tuple[str, str, dict[str, str]]]]]:
+def serve(
+    tls: ssl.SSLContext | None = None,
+) -> AbstractContextManager[tuple[str, list[tuple[str, str, dict[str, str]]]]]:
     """Run every behaviour on one free loopback port; yields the base URL and what it saw."""
-    return cors_server.serve(handler=_Handler)
+    return cors_server.serve(handler=_Handler, tls=tls)

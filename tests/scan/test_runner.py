@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import trustme
 
 from django_preflight.scan.runner import Limits, scan_url
 
@@ -111,3 +113,50 @@ def test_requests_go_to_the_pinned_address_whatever_the_host_resolves_to(
     assert result.error is None
     assert [f.id for f in result.findings] == ["trusts-null-origin"]
     assert {headers["Host"] for _, _, headers in seen} == {f"scan-target.invalid:{port}"}
+
+
+@pytest.fixture
+def tls_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[int, list[Any]]]:
+    """The scan servers behind TLS with a certificate for scan-target.test only.
+
+    The client side trusts the test CA besides the system's: the pinned connection still
+    builds its context with ``ssl.create_default_context``, so hostname checks stay on.
+    """
+    authority = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("scan-target.test").configure_cert(server_context)
+    real_default_context = ssl.create_default_context
+
+    def trusting_test_ca(*args: Any, **kwargs: Any) -> ssl.SSLContext:
+        context = real_default_context(*args, **kwargs)
+        authority.configure_trust(context)
+        return context
+
+    monkeypatch.setattr(ssl, "create_default_context", trusting_test_ca)
+    with serve(tls=server_context) as (base, seen):
+        yield int(base.rsplit(":", 1)[1]), seen
+
+
+def test_pinned_https_checks_the_certificate_against_the_host_name(
+    tls_server: tuple[int, list[Any]],
+) -> None:
+    port, seen = tls_server
+    seen.clear()
+    pinned = Limits(address="127.0.0.1", timeout=5)
+    good = scan_url(
+        f"https://scan-target.test:{port}/null-trusting/",
+        [TRUSTED],
+        credentials=True,
+        limits=pinned,
+    )
+    assert good.error is None
+    assert [f.id for f in good.findings] == ["trusts-null-origin"]
+    assert {headers["Host"] for _, _, headers in seen} == {f"scan-target.test:{port}"}
+    seen.clear()
+    wrong = scan_url(
+        f"https://other-name.test:{port}/null-trusting/", [TRUSTED], credentials=True, limits=pinned
+    )
+    assert wrong.error is not None
+    assert "CERTIFICATE_VERIFY_FAILED" in wrong.error
+    assert "other-name.test" in wrong.error
+    assert seen == []
