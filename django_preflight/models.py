@@ -7,6 +7,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from .engine import explain
+from .engine.advice import Advice, refusal
 from .engine.decision import Reason
 from .engine.policy import (
     ANY_WITH_CREDENTIALS,
@@ -282,11 +283,17 @@ class RejectedPreflight(models.Model):
         return explain.console_message(self.reason)
 
     @property
+    def advice(self) -> Advice:
+        """Why the server refused and what to change in the admin to allow it."""
+        policy = self.policy.name if self.policy_id is not None and self.policy else None
+        return refusal(self.reason, self.detail, self.origin, policy)
+
+    @property
     def cause(self) -> str:
         """Why the server refused, in one sentence."""
-        return explain.cause(self.reason, self.detail)
+        return self.advice.cause
 
     @property
     def fix(self) -> str:
         """What to change in the admin to allow it."""
-        return explain.fix(self.reason, self.detail)
+        return self.advice.fix

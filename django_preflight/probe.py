@@ -1,7 +1,8 @@
-"""Probe a live deployment as a browser would: the preflight, then the real request.
+"""Probe a live deployment as a browser would: each preflight, request and redirect.
 
 Works against any server (nothing of this project needs to run there) and through whatever sits
-in front of it, because it judges the raw responses with the browser's own checks.
+in front of it, because it judges the raw responses with the browser's own checks and follows
+redirects as Chromium does.
 """
 
 from __future__ import annotations
@@ -12,15 +13,17 @@ import ssl
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from .engine.browser import (
-    CorsRequest,
-    RawResponse,
-    check_actual,
-    check_preflight,
-)
+from .engine.address_space import AddressSpace, of_host, of_ip
+from .engine.advice import Advice
+from .engine.browser import CorsRequest, RawResponse, authorization_warning
+from .engine.causes import cause_of
+from .engine.fetch import Headers, Trace, follow
 from .engine.policy import MAX_AGE_BROWSER_CAP
 
 MAX_BODY = 64 * 1024
+# What the page's fetch() sends as the body of a method that carries one.
+PAGE_BODY = b"{}"
+BODYLESS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,26 +31,35 @@ class Exchange:
     """One request sent and the raw response received."""
 
     method: str
-    headers: tuple[tuple[str, str], ...]
+    headers: Headers
     response: RawResponse
     body: bytes
 
 
 @dataclass(slots=True)
 class ProbeReport:
-    """The verdict, the message Chromium would print, and what probably caused it."""
+    """The hops, the verdict, the line Chromium would print, and the likely cause."""
 
-    request: CorsRequest
-    preflight: Exchange | None = None
-    actual: Exchange | None = None
-    message: str | None = None
-    causes: list[str] = field(default_factory=list)
+    trace: Trace
+    page_space: AddressSpace
+    advice: Advice | None = None
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def request(self) -> CorsRequest:
+        """The call probed."""
+        return self.trace.request
 
     @property
     def passed(self) -> bool:
         """True when the page would read the response."""
-        return self.message is None
+        return self.trace.passed
+
+    @property
+    def message(self) -> str | None:
+        """Chromium's console line for a blocked call."""
+        return self.trace.message
 
 
 class _PinnedHTTPConnection(http.client.HTTPConnection):
@@ -80,6 +92,7 @@ def send(
     headers: tuple[tuple[str, str], ...],
     timeout: float,
     address: str | None = None,
+    body: bytes | None = None,
 ) -> Exchange:
     """One HTTP exchange, no redirect followed, every response header line kept.
 
@@ -99,135 +112,95 @@ def send(
         connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     try:
-        connection.request(method, target, headers=dict(headers))
+        connection.request(method, target, body=body, headers=dict(headers))
         response = connection.getresponse()
-        body = response.read(MAX_BODY)
-        raw = RawResponse(response.status, tuple(response.getheaders()))
+        content = response.read(MAX_BODY)
+        raw = RawResponse(response.status, tuple(response.getheaders()), content)
     finally:
         connection.close()
-    return Exchange(method, headers, raw, body)
+    return Exchange(method, headers, raw, content)
 
 
-def probe(request: CorsRequest, timeout: float = 10.0) -> ProbeReport:
+def locate(url: str) -> AddressSpace | None:
+    """The address space of the first address the URL's host resolves to, as the browser's
+    connection would use it."""
+    parts = urlsplit(url)
+    if not parts.hostname:
+        return None
+    try:
+        infos = socket.getaddrinfo(parts.hostname, parts.port or 80, proto=socket.IPPROTO_TCP)
+    except OSError:
+        return None
+    return of_ip(str(infos[0][4][0])) if infos else None
+
+
+def page_space_of(origin: str) -> tuple[AddressSpace, str | None]:
+    """The page's address space as its origin shows it, with a note on how it was inferred."""
+    host = urlsplit(origin).hostname or ""
+    space = of_host(host)
+    if space is not None:
+        return space, None
+    return AddressSpace.PUBLIC, (
+        f"The page at {origin} is taken to be on a public address; pass --address-space "
+        "private or local if it is served from a private network or this machine."
+    )
+
+
+def probe(
+    request: CorsRequest,
+    timeout: float = 10.0,
+    *,
+    redirects: bool = True,
+    address_space: AddressSpace | None = None,
+) -> ProbeReport:
     """Send what the browser would send and judge each answer as the browser would."""
-    report = ProbeReport(request)
-    origin = (("Origin", request.origin),)
-    if request.needs_preflight:
-        asked: tuple[tuple[str, str], ...] = (
-            ("Access-Control-Request-Method", request.fetch_method),
+    space, note = (address_space, None) if address_space else page_space_of(request.origin)
+    trace = follow(
+        request,
+        lambda url, method, headers: (
+            send(
+                url, method, headers, timeout, body=None if method in BODYLESS else PAGE_BODY
+            ).response
+        ),
+        redirects=redirects,
+        page_space=space,
+        locate=locate,
+    )
+    report = ProbeReport(trace, space, cause_of(trace, space))
+    if note:
+        report.notes.append(note)
+    if not trace.followed:
+        report.notes.append(
+            "Single-hop check (--no-follow): the redirect was judged alone, not followed."
         )
-        if request.unsafe_header_names:
-            asked += (("Access-Control-Request-Headers", ",".join(request.unsafe_header_names)),)
-        report.preflight = send(request.url, "OPTIONS", origin + asked, timeout)
-        report.message = check_preflight(request, report.preflight.response)
-        report.warnings.extend(_preflight_warnings(request, report.preflight.response))
-        if report.message is not None:
-            report.message = request.blocked(report.message)
-            report.causes.extend(_causes(report.preflight, report.message, preflight=True))
-            return report
-    report.actual = send(request.url, request.fetch_method, origin + request.headers, timeout)
-    message = check_actual(request, report.actual.response)
-    if message is not None:
-        report.message = request.blocked(message)
-        report.causes.extend(_causes(report.actual, message, preflight=False))
-    if report.actual.response.combined("Access-Control-Allow-Origin") not in (None, "*"):
-        vary = (report.actual.response.combined("Vary") or "").lower()
-        if "origin" not in [v.strip() for v in vary.split(",")] and vary.strip() != "*":
-            report.warnings.append(
-                "The response echoes the origin without 'Vary: Origin': a shared cache may "
-                "serve it to another origin, which the browser then blocks."
-            )
+    report.warnings.extend(_warnings(trace))
     return report
 
 
-def _causes(exchange: Exchange, message: str, *, preflight: bool) -> list[str]:
-    """The likely cause behind a blocked call, from the raw response and the browser's words."""
-    response = exchange.response
-    status = response.status
-    allow_origin = response.values("Access-Control-Allow-Origin")
-    kind = "preflight" if preflight else "request"
-    if len(allow_origin) > 1 or any("," in v for v in allow_origin):
-        return [
-            "Access-Control-Allow-Origin is sent twice: two layers add CORS headers (for "
-            "example a proxy and the application). Let only one of them do it."
-        ]
-    if response.is_redirect:
-        location = response.combined("Location")
-        return [
-            f"The {kind} was redirected to {location}: a trailing-slash, HTTPS, host or login "
-            "redirect. Call the final URL directly, or answer preflights before redirecting."
-        ]
-    vary = (response.combined("Vary") or "").lower()
-    if preflight and not allow_origin and "access-control-request-method" in vary:
-        return [
-            f"A CORS layer answered the preflight itself ({status}) and refused it: this origin, "
-            "method or header is not allowed. With django-preflight, run `manage.py preflight "
-            "explain` on the server, or read the audit of rejected preflights."
-        ]
-    if preflight and status in (401, 403):
-        return [
-            f"The preflight was answered {status}: an authentication or permission layer "
-            "answered it instead of the CORS layer. Preflights never carry credentials, so they "
-            "must be answered before authentication."
-        ]
-    if status in (404, 405) and not allow_origin:
-        return [
-            f"The {kind} was answered {status}: no route or view handles {exchange.method} "
-            "here, and no CORS layer answered first."
-        ]
-    if status >= 500:
-        return [f"The server failed with {status}; error responses need CORS headers too."]
-    if not allow_origin:
-        content_type = (response.combined("Content-Type") or "").lower()
-        if "text/html" in content_type:
-            return [
-                f"An HTML page answered the {kind} with status {status} and no CORS headers: "
-                "an error page or a single-page-app fallback, not the API."
-            ]
-        return [
-            "No CORS header at all: the origin is not allowed, or no CORS layer covers this path."
-        ]
-    return [_header_cause(message, kind, status)]
-
-
-def _header_cause(message: str, kind: str, status: int) -> str:
-    if "HTTP ok status" in message:
-        return f"The preflight carries CORS headers but status {status}: answer it with 204."
-    if "wildcard '*'" in message:
-        return (
-            "'*' cannot be used with credentials: echo the page's origin and send "
-            "Access-Control-Allow-Credentials: true."
-        )
-    if "Allow-Credentials" in message:
-        return (
-            f"The page sends credentials: the {kind}'s answer needs "
-            "Access-Control-Allow-Credentials: true."
-        )
-    if "not equal to the supplied origin" in message:
-        return (
-            "Another origin is echoed: a hard-coded value, or a shared cache serving an answer "
-            "meant for another origin (send Vary: Origin)."
-        )
-    if message.startswith("Method "):
-        return "Add the method, exactly as the page writes it, to Access-Control-Allow-Methods."
-    return "Add the header to Access-Control-Allow-Headers (with credentials, by name, not '*')."
-
-
-def _preflight_warnings(request: CorsRequest, response: RawResponse) -> list[str]:
-    warnings = []
-    max_age = response.combined("Access-Control-Max-Age")
-    if max_age is None:
-        warnings.append("No Access-Control-Max-Age: browsers cache this answer for 5 seconds.")
-    elif max_age.isdigit() and int(max_age) > MAX_AGE_BROWSER_CAP:
-        warnings.append(
-            f"Access-Control-Max-Age is {max_age}; Chromium caps it at {MAX_AGE_BROWSER_CAP}."
-        )
-    listed = response.combined("Access-Control-Allow-Headers") or ""
-    allowed = {name.strip().lower() for name in listed.split(",")}
-    asks_authorization = "authorization" in request.unsafe_header_names
-    if asks_authorization and "*" in allowed and "authorization" not in allowed:
-        warnings.append(
-            "'*' in Access-Control-Allow-Headers does not cover authorization in the Fetch "
-            "standard; some browsers block this call. List authorization by name."
-        )
+def _warnings(trace: Trace) -> list[str]:
+    warnings: list[str] = []
+    for hop in trace.hops:
+        response = hop.response
+        if hop.preflight:
+            max_age = response.combined("Access-Control-Max-Age")
+            if max_age is None:
+                warnings.append(
+                    f"No Access-Control-Max-Age at {hop.url}: browsers cache this answer for "
+                    "5 seconds."
+                )
+            elif max_age.isdigit() and int(max_age) > MAX_AGE_BROWSER_CAP:
+                warnings.append(
+                    f"Access-Control-Max-Age is {max_age}; Chromium caps it at "
+                    f"{MAX_AGE_BROWSER_CAP}."
+                )
+            authorization = authorization_warning(trace.request, response)
+            if authorization:
+                warnings.append(authorization)
+        elif response.combined("Access-Control-Allow-Origin") not in (None, "*"):
+            vary = [v.strip() for v in (response.combined("Vary") or "").lower().split(",")]
+            if "origin" not in vary and "*" not in vary:
+                warnings.append(
+                    "The response echoes the origin without 'Vary: Origin': a shared cache may "
+                    "serve it to another origin, which the browser then blocks."
+                )
     return warnings

@@ -148,11 +148,11 @@ def test_actions_need_their_permissions(client: Client, policy: CorsPolicy) -> N
                 "method": "PUT",
                 "headers": "Content-Type: application/json",
             },
-            "Add PUT to the policy&#x27;s allowed methods",
+            "Add PUT to the allowed methods of policy &#x27;frontend&#x27;",
         ),
         (
             {"url": "/api/notes/1/", "origin": "https://evil.example", "method": "GET"},
-            "Add the origin https://evil.example to policy &#x27;frontend&#x27;.",
+            "Add the origin https://evil.example to policy &#x27;frontend&#x27; (exact",
         ),
     ],
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from django_preflight.engine import explain
+from django_preflight.engine.advice import refusal
 from django_preflight.engine.decision import (
     PREFLIGHT_VARY,
     Outcome,
@@ -333,5 +334,7 @@ def test_header_list_parser_bounds() -> None:
 )
 def test_every_refusal_reason_is_explained(reason: Reason) -> None:
     assert explain.console_message(reason).startswith("Response to preflight request")
-    assert explain.cause(reason, "X-Thing").endswith(".")
-    assert explain.fix(reason, "X-Thing").endswith(".")
+    advice = refusal(reason, "X-Thing", "https://app.example", "frontend")
+    assert advice.code == reason.value
+    assert advice.cause.endswith(".")
+    assert advice.fix.endswith(".")

@@ -59,8 +59,8 @@ def test_refused_header_prints_chromium_message_and_fix(policy: CorsPolicy) -> N
         "'Access-Control-Allow-Origin' header is present on the requested resource."
     ) in out
     assert "header_not_allowed (authorization)" in out
-    assert "Fix:        Add 'authorization' to the policy's allowed headers" in out
-    assert "(policy 'frontend')" in out
+    assert "Fix:        Add 'authorization' to the allowed headers of policy 'frontend'" in out
+    assert "Cause:      The origin is allowed but the request header 'authorization' is not." in out
 
 
 def test_credentials_the_server_cannot_see_are_still_judged(policy: CorsPolicy) -> None:
@@ -75,7 +75,9 @@ def test_lowercase_method_fix_points_at_the_page(policy: CorsPolicy) -> None:
     request = CorsRequest(URL, APP, "patch")
     result = diagnose(load_policy_set(), request)
     assert result.browser_message is not None
-    assert "write 'PATCH' in the page" in result.fix
+    assert result.fix == "Write 'PATCH' in the page's fetch() call."
+    assert result.advice is not None
+    assert result.advice.code == "method-case"
 
 
 def test_simple_request_from_unknown_origin(policy: CorsPolicy) -> None:
@@ -86,7 +88,7 @@ def test_simple_request_from_unknown_origin(policy: CorsPolicy) -> None:
         "has been blocked by CORS policy: No 'Access-Control-Allow-Origin' header is present "
         "on the requested resource."
     )
-    assert result.fix == "Add the origin https://evil.example to policy 'frontend'."
+    assert result.fix.startswith("Add the origin https://evil.example to policy 'frontend'")
 
 
 def test_subdomain_match_is_named(policy: CorsPolicy) -> None:
@@ -107,4 +109,7 @@ def test_any_origin_with_credentials_fix(make_policy: Callable[..., CorsPolicy])
     result = diagnose(load_policy_set(), CorsRequest(URL, APP, credentials=True))
     assert result.browser_message is not None
     assert "wildcard '*'" in result.browser_message
-    assert "can never be credentialed" in result.fix
+    assert "answers '*', which a credentialed call never accepts" in result.cause
+    assert result.fix.startswith(
+        f"Add {APP} as an exact origin to a policy that allows credentials"
+    )

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
-from . import explain
-from .browser import CorsRequest, RawResponse, check_actual, check_preflight
+from .advice import Advice, Cause, advise, refusal
+from .browser import CorsRequest, Failure, RawResponse, check_actual, check_preflight
 from .decision import Decision, Outcome, Reason, RequestFacts, decide
 from .origins import parse_request_origin
 from .policy import OriginKind, PolicySet
@@ -27,7 +27,17 @@ class Diagnosis:
     browser_message: str | None
     covered_by: str
     matched_by: str
-    fix: str
+    advice: Advice | None
+
+    @property
+    def cause(self) -> str:
+        """Why it is blocked, or an empty string."""
+        return self.advice.cause if self.advice else ""
+
+    @property
+    def fix(self) -> str:
+        """What to change, or an empty string."""
+        return self.advice.fix if self.advice else ""
 
     @property
     def allowed(self) -> bool:
@@ -62,22 +72,30 @@ def diagnose(policies: PolicySet, request: CorsRequest, refused_status: int = 40
             ",".join(request.unsafe_header_names) or None,
         )
         preflight = decide(policies, facts)
-        message = check_preflight(request, _response(preflight, refused_status))
-        if message is not None:
+        failure = check_preflight(request, _response(preflight, refused_status))
+        if failure is not None:
             return Diagnosis(
                 request,
                 preflight,
                 None,
-                request.blocked(message),
+                request.blocked(failure),
                 covered_by,
                 matched_by,
-                _fix(preflight, request),
+                _advice(preflight, request, failure),
             )
     actual = decide(policies, RequestFacts(request.fetch_method, path, request.origin))
-    message = check_actual(request, _response(actual, 200))
-    blocked = None if message is None else request.blocked(message)
-    fix = "" if blocked is None else _fix(actual, request)
-    return Diagnosis(request, preflight, actual, blocked, covered_by, matched_by, fix)
+    failure = check_actual(request, _response(actual, 200))
+    if failure is None:
+        return Diagnosis(request, preflight, actual, None, covered_by, matched_by, None)
+    return Diagnosis(
+        request,
+        preflight,
+        actual,
+        request.blocked(failure),
+        covered_by,
+        matched_by,
+        _advice(actual, request, failure),
+    )
 
 
 def _matched_by(policies: PolicySet, path: str, origin: str, allow_origin: str) -> str:
@@ -108,30 +126,24 @@ def _response(decision: Decision, refused_status: int) -> RawResponse:
     return RawResponse(200, decision.headers)
 
 
-def _fix(decision: Decision, request: CorsRequest) -> str:
-    name = f"policy '{decision.policy.name}'" if decision.policy is not None else "a policy"
+def _advice(decision: Decision, request: CorsRequest, failure: Failure) -> Advice:
+    """Our refusal's reason when the engine refused; else what the browser's check shows
+    about the policy (credentials)."""
+    policy = decision.policy
+    name = f"policy '{policy.name}'" if policy is not None else "the policy"
     if decision.outcome in (Outcome.PREFLIGHT_REFUSED, Outcome.ACTUAL_REFUSED):
-        if decision.reason is Reason.ORIGIN_NOT_ALLOWED:
-            return f"Add the origin {request.origin} to {name}."
-        policy = decision.policy
         method = decision.detail
         if (
             decision.reason is Reason.METHOD_NOT_ALLOWED
             and policy
+            and method != method.upper()
             and method.upper() in policy.methods
         ):
-            return (
-                f"The page sends '{method}', which fetch() does not upper-case: write "
-                f"'{method.upper()}' in the page ({name} allows {method.upper()})."
-            )
-        return f"{explain.fix(decision.reason, decision.detail)} ({name})"
-    policy = decision.policy
-    if request.credentials and policy is not None and not policy.allow_credentials:
-        if dict(decision.headers).get("Access-Control-Allow-Origin") == "*":
-            return (
-                f"{name} allows any origin, which can never be credentialed: add "
-                f"{request.origin} as an exact origin to a policy that allows credentials, "
-                "or call fetch() with credentials 'omit'."
-            )
-        return f"Tick 'allow credentials' on {name}, or call fetch() with credentials 'omit'."
-    return "Compare the response headers above with the browser's message."
+            return advise(Cause.METHOD_CASE.value, method=method, upper=method.upper())
+        return refusal(
+            decision.reason, decision.detail, request.origin, policy.name if policy else None
+        )
+    params = {"origin": request.origin, "policy": name, "value": failure.value, "kind": "response"}
+    if dict(decision.headers).get("Access-Control-Allow-Origin") == "*":
+        return advise(Cause.ANY_ORIGIN_WITH_CREDENTIALS.value, **params)
+    return advise(Cause.POLICY_WITHOUT_CREDENTIALS.value, **params)

@@ -1,8 +1,9 @@
 """Chromium and ``django_preflight.probe`` judged on the same table of server behaviours.
 
 Each behaviour of ``tests.cors_server`` is called from a page on another origin with the
-behaviour's method, headers and credentials mode. Chromium's verdict must be the table's, and
-the probe, sending the same requests from Python, must print the very line Chromium printed.
+behaviour's method, headers and credentials mode, all rows of a page at once. Chromium's verdict
+must be the table's, the probe, sending the same requests from Python, must print the very line
+Chromium printed, and the cause the probe names must be the row's.
 """
 
 from __future__ import annotations
@@ -10,79 +11,79 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Playwright
+from playwright.sync_api import Browser
 
+from django_preflight.engine.address_space import AddressSpace
 from django_preflight.engine.browser import CorsRequest
 from django_preflight.probe import probe
 from example_project.frontend_server import FrontendServer
-from tests.cors_server import BEHAVIOURS, Behaviour, serve
+from tests.cors_server import BEHAVIOURS, PAGE_PATH, Behaviour, Running, serve_pair
 
-from .support import PageSession, launch, page_url
+from .agreement import Call, run_calls
+from .support import Outcome, page_url
 
 pytestmark = pytest.mark.browser
 
-# The Fetch standard says '*' never covers Authorization; Chromium enforces it only with this
-# feature on, so that row is judged by a browser started with it.
-STRICT_AUTHORIZATION = "--enable-features=CorsNonWildcardRequestHeadersSupport"
-NEEDS_STRICT_BROWSER = {"authorization-star"}
+
+@pytest.fixture(scope="module")
+def cors_server() -> Iterator[Running]:
+    """The configurable server on two ports of its own: other origins than the page's."""
+    with serve_pair() as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
-def cors_server() -> Iterator[str]:
-    """The configurable server on its own port: another origin than the page's."""
-    with serve() as (base, _seen):
-        yield base
+def seen_by_chromium(
+    chromium: Browser, cors_server: Running, frontend: FrontendServer
+) -> dict[str, tuple[str, Outcome]]:
+    """Every row called once in Chromium: the page's origin and what Chromium did."""
+    seen: dict[str, tuple[str, Outcome]] = {}
+    groups = {
+        None: (page_url(frontend), frontend.origin),
+        "public": (cors_server.other + PAGE_PATH, cors_server.other),
+    }
+    for space, (url, origin) in groups.items():
+        rows = [b for b in BEHAVIOURS if b.page_space == space]
+        calls = [
+            Call(f"{cors_server.base}/{b.name}/", b.method, b.request_headers, b.credentials)
+            for b in rows
+        ]
+        for behaviour, outcome in zip(rows, run_calls(chromium, url, calls), strict=True):
+            seen[behaviour.name] = (origin, outcome)
+    return seen
 
 
-@pytest.fixture(scope="module")
-def strict_chromium(playwright_driver: Playwright, chromium_executable: str) -> Iterator[Browser]:
-    """Chromium with the standard's rule for Authorization and '*' switched on."""
-    browser = launch(playwright_driver, chromium_executable, STRICT_AUTHORIZATION)
-    yield browser
-    browser.close()
-
-
-def body_for(behaviour: Behaviour) -> str | None:
-    """A body for methods that carry one, typed as the behaviour's Content-Type says."""
-    return None if behaviour.method.upper() in ("GET", "HEAD") else "{}"
+def test_the_table_covers_every_class() -> None:
+    names = [b.name for b in BEHAVIOURS]
+    assert len(set(names)) == len(names)
+    assert sum(1 for name in names if name.startswith("redirect-") and "-30" in name) >= 3
+    assert sum(1 for name in names if name.startswith("safe-")) >= 12
 
 
 @pytest.mark.parametrize("behaviour", BEHAVIOURS, ids=lambda b: b.name)
 def test_chromium_and_the_probe_agree(
-    behaviour: Behaviour,
-    cors_server: str,
-    frontend: FrontendServer,
-    request: pytest.FixtureRequest,
+    behaviour: Behaviour, cors_server: Running, seen_by_chromium: dict[str, tuple[str, Outcome]]
 ) -> None:
-    browser_fixture = "strict_chromium" if behaviour.name in NEEDS_STRICT_BROWSER else "chromium"
-    browser: Browser = request.getfixturevalue(browser_fixture)
-    url = f"{cors_server}/{behaviour.name}/"
-    page = PageSession(browser, page_url(frontend))
-    try:
-        outcome = page.fetch(
-            url,
-            behaviour.method,
-            dict(behaviour.request_headers),
-            body_for(behaviour),
-            credentials="include" if behaviour.credentials else "omit",
-        )
-    finally:
-        page.close()
+    origin, outcome = seen_by_chromium[behaviour.name]
+    space = AddressSpace(behaviour.page_space) if behaviour.page_space else None
     report = probe(
         CorsRequest(
-            url=url,
-            origin=frontend.origin,
-            method=behaviour.method,
-            headers=behaviour.request_headers,
-            credentials=behaviour.credentials,
+            f"{cors_server.base}/{behaviour.name}/",
+            origin,
+            behaviour.method,
+            behaviour.request_headers,
+            behaviour.credentials,
         ),
         timeout=5,
+        address_space=space,
     )
-
     if behaviour.verdict is None:
         assert outcome.passed, outcome
         assert report.passed, report.message
-    else:
-        assert outcome.verdict().startswith(behaviour.verdict), outcome.message
-        assert report.message is not None, "the probe let through what Chromium blocked"
-        assert report.message == outcome.message, "the probe's line differs from Chromium's"
+        assert report.advice is None
+        return
+    assert outcome.message.split("CORS policy: ", 1)[1].startswith(behaviour.verdict), outcome
+    assert report.message == outcome.message, "the probe's line differs from Chromium's"
+    assert report.advice is not None
+    assert behaviour.cause is not None
+    assert report.advice.code == behaviour.cause.value

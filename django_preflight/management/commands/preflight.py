@@ -16,6 +16,8 @@ from django.utils import timezone
 from ... import conf
 from ...audit import buffer
 from ...corsheaders_import import SETTING_NAMES, create_drafts, translate
+from ...engine.address_space import AddressSpace
+from ...engine.advice import Advice
 from ...engine.browser import CorsRequest
 from ...engine.diagnose import diagnose
 from ...models import RejectedPreflight
@@ -53,6 +55,18 @@ class Command(BaseCommand):
         )
         probe_parser.add_argument("path", metavar="URL", help="Full http(s) URL to call.")
         probe_parser.add_argument("--timeout", type=float, default=10.0, help="Seconds per call.")
+        probe_parser.add_argument(
+            "--no-follow",
+            action="store_true",
+            help="Judge the first answer alone, without following redirects (single hop).",
+        )
+        probe_parser.add_argument(
+            "--address-space",
+            choices=[space.value for space in AddressSpace],
+            default=None,
+            help="Where the page is served from: public, private or local (loopback). "
+            "Default: inferred from the origin's host.",
+        )
         export = actions.add_parser("export", help="Write every policy and origin as JSON.")
         export.add_argument("--output", "-o", default="-", help="File to write (default stdout).")
         importer = actions.add_parser(
@@ -204,37 +218,51 @@ class Command(BaseCommand):
             self.stdout.write(f"{label + ':':<11} {outcome}")
             for name, value in decision.headers:
                 self.stdout.write(f"            {name}: {value}")
-        return self._verdict(result.browser_message, [result.fix] if result.fix else [], [])
+        return self._verdict(result.browser_message, result.advice, [], [])
 
     def _probe(self, request: CorsRequest, options: dict[str, Any]) -> bool:
+        space = options["address_space"]
         try:
-            report = probe(request, timeout=options["timeout"])
+            report = probe(
+                request,
+                timeout=options["timeout"],
+                redirects=not options["no_follow"],
+                address_space=AddressSpace(space) if space else None,
+            )
         except (OSError, ValueError) as exc:
             raise CommandError(f"Could not reach {request.url}: {exc}") from exc
         self.stdout.write(f"Call:       {_describe(request)}")
-        for label, exchange in (("Preflight", report.preflight), ("Request", report.actual)):
-            if exchange is None:
-                continue
-            self.stdout.write(f"{label + ':':<11} {exchange.method} -> {exchange.response.status}")
-            for name, value in exchange.response.headers:
+        self.stdout.write(f"Page:       {report.page_space.value} address space")
+        for hop in report.trace.hops:
+            label = "Preflight:" if hop.preflight else "Request:"
+            origin = " (Origin: null)" if hop.origin == "null" else ""
+            self.stdout.write(
+                f"{label:<11} {hop.method} {hop.url}{origin} -> {hop.response.status}"
+            )
+            for name, value in hop.response.headers:
                 if name.lower().startswith("access-control-") or name.lower() in (
                     "vary",
                     "location",
                     "content-type",
                 ):
                     self.stdout.write(f"            {name}: {value}")
-        return self._verdict(report.message, report.causes, report.warnings)
+        return self._verdict(report.message, report.advice, report.warnings, report.notes)
 
-    def _verdict(self, message: str | None, causes: list[str], warnings: list[str]) -> bool:
+    def _verdict(
+        self, message: str | None, advice: Advice | None, warnings: list[str], notes: list[str]
+    ) -> bool:
         if message is None:
             self.stdout.write(self.style.SUCCESS("Browser:    PASS"))
         else:
             self.stdout.write(self.style.ERROR("Browser:    BLOCKED"))
             self.stdout.write(f"Console:    {message}")
-        for cause in causes:
-            self.stdout.write(f"Fix:        {cause}")
+        if advice is not None:
+            self.stdout.write(f"Cause:      {advice.cause}")
+            self.stdout.write(f"Fix:        {advice.fix}")
         for warning in warnings:
             self.stdout.write(self.style.WARNING(f"Warning:    {warning}"))
+        for note in notes:
+            self.stdout.write(f"Note:       {note}")
         return message is None
 
 
