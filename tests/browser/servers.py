@@ -128,14 +128,20 @@ def _answers(url: str) -> bool:
         return False
 
 
-def gunicorn(name: str, env: Mapping[str, str], workdir: Path, workers: int = 2) -> ServerProcess:
-    """The example project's WSGI application under gunicorn."""
+def gunicorn(
+    name: str,
+    env: Mapping[str, str],
+    workdir: Path,
+    workers: int = 2,
+    application: str = "example_project.wsgi:application",
+) -> ServerProcess:
+    """A WSGI application (by default the example project's) under gunicorn."""
     port = free_port()
     command = [
         sys.executable,
         "-m",
         "gunicorn",
-        "example_project.wsgi:application",
+        application,
         "--bind",
         f"127.0.0.1:{port}",
         "--workers",
@@ -208,6 +214,7 @@ class Nginx:
     upstream_port: int
     forward_port: int = field(default_factory=free_port)
     adding_port: int = field(default_factory=free_port)
+    template: str = NGINX_CONF
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     def start(self) -> Nginx:
@@ -218,7 +225,7 @@ class Nginx:
         user = "user root;\n" if os.geteuid() == 0 else ""
         conf = self.prefix / "nginx.conf"
         conf.write_text(
-            NGINX_CONF.format(
+            self.template.format(
                 user=user,
                 prefix=self.prefix,
                 forward_port=self.forward_port,
@@ -248,7 +255,8 @@ class Nginx:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"nginx exited at start:\n{self.errors()}")
-            if all(_answers(f"http://127.0.0.1:{p}/") for p in self.ports):
+            listened = [p for p in self.ports if f"127.0.0.1:{p};" in conf.read_text()]
+            if all(_answers(f"http://127.0.0.1:{p}/") for p in listened):
                 return self
             time.sleep(0.05)
         self.stop()
