@@ -94,7 +94,7 @@ _TEXT: dict[str, tuple[str, str]] = {
         "Tick 'allow credentials' on {policy}, or call fetch() with credentials 'omit'.",
     ),
     Cause.ANY_ORIGIN_WITH_CREDENTIALS.value: (
-        "{policy} allows any origin and answers '*', which a credentialed call never accepts.",
+        "The {policy} allows any origin and answers '*', which a credentialed call never accepts.",
         "Add {origin} as an exact origin to a policy that allows credentials, or call fetch() "
         "with credentials 'omit'.",
     ),
