@@ -150,6 +150,21 @@ def _note_title(pk: int) -> str | None:
     return note.title if note else None
 
 
+def _explain(
+    url: str, origin: str, method: str, headers: list[list[str]], credentials: bool
+) -> dict[str, str | None]:
+    """``preflight explain`` on the servers' policies: Chromium's line and the advice code."""
+    from django_preflight import conf
+    from django_preflight.engine.browser import CorsRequest
+    from django_preflight.engine.diagnose import diagnose
+    from django_preflight.store import load_policy_set
+
+    request = CorsRequest(url, origin, method, tuple((n, v) for n, v in headers), credentials)
+    result = diagnose(load_policy_set(), request, conf.get().REFUSED_STATUS)
+    code = result.advice.code if result.advice else None
+    return {"message": result.browser_message, "code": code}
+
+
 OPERATIONS: Mapping[str, Callable[..., Any]] = {
     "reset": _reset,
     "policy": _policy,
@@ -162,6 +177,7 @@ OPERATIONS: Mapping[str, Callable[..., Any]] = {
     "user": _user,
     "note": _note,
     "note_title": _note_title,
+    "explain": _explain,
 }
 
 

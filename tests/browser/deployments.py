@@ -38,6 +38,7 @@ class Case:
     verdict: str | None = None
     cause: Cause | None = None
     page_space: str | None = None
+    explained: str | None = None
 
     def url(self, base: str) -> str:
         """The case's own URL: a query names it, so no two cases share a URL (nor a cached
@@ -252,5 +253,72 @@ DRF_CASES: tuple[Case, ...] = (
         "/api/account/",
         verdict=NO_ACAO,
         cause=Cause.REDIRECT_TARGET_WITHOUT_CORS,
+    ),
+)
+
+
+# django-preflight itself (the example project under gunicorn), where `explain` must agree too:
+# ``explained`` is the advice code `explain` gives, from the engine's reason.
+PREFLIGHT_POLICY = {
+    "path_prefix": "/api/",
+    "allow_credentials": True,
+    "allowed_methods": ["GET", "HEAD", "POST", "PUT", "PATCH"],
+    "allowed_headers": ["authorization", "content-type"],
+    "max_age": 600,
+}
+PREFLIGHT_REFUSED = PREFLIGHT + NO_ACAO
+PREFLIGHT_CASES: tuple[Case, ...] = (
+    Case("pf-put", "/api/notes/1/", "PUT", JSON),
+    Case("pf-get-credentialed", "/api/notes/", credentials=True),
+    Case("pf-token", "/api/notes/", headers=(("Authorization", "Token t"),)),
+    Case("pf-range", "/api/notes/", headers=(("Range", "bytes=0-99"),)),
+    Case(
+        "pf-method-refused",
+        "/api/notes/1/",
+        "DELETE",
+        verdict=PREFLIGHT_REFUSED,
+        cause=Cause.CORS_LAYER_REFUSED,
+        explained="method_not_allowed",
+    ),
+    Case(
+        "pf-lowercase-patch",
+        "/api/notes/1/",
+        "patch",
+        JSON,
+        verdict=PREFLIGHT_REFUSED,
+        cause=Cause.CORS_LAYER_REFUSED,
+        explained=Cause.METHOD_CASE.value,
+    ),
+    Case(
+        "pf-header-refused",
+        "/api/notes/",
+        headers=(("X-Api-Key", "k"),),
+        verdict=PREFLIGHT_REFUSED,
+        cause=Cause.CORS_LAYER_REFUSED,
+        explained="header_not_allowed",
+    ),
+    Case(
+        "pf-accept-language-underscore",
+        "/api/notes/",
+        headers=(("Accept-Language", "en_US"),),
+        verdict=PREFLIGHT_REFUSED,
+        cause=Cause.CORS_LAYER_REFUSED,
+        explained="header_not_allowed",
+    ),
+    Case(
+        "pf-uncovered-path-put",
+        "/admin/login/",
+        "PUT",
+        JSON,
+        verdict=PREFLIGHT_REFUSED,
+        cause=Cause.CORS_LAYER_REFUSED,
+        explained="no_policy_for_path",
+    ),
+    Case(
+        "pf-uncovered-path-get",
+        "/admin/login/",
+        verdict=NO_ACAO,
+        cause=Cause.HTML_PAGE,
+        explained="no_policy_for_path",
     ),
 )

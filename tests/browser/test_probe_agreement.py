@@ -23,7 +23,16 @@ from example_project.frontend_server import FrontendServer
 from tests.cors_server import BEHAVIOURS, PAGE_PATH, Running, serve_pair
 
 from .agreement import Call, run_calls
-from .deployments import DRF_CASES, NGINX_CASES, NGINX_TABLE_CONF, Case, scripted
+from .control import Control
+from .deployments import (
+    DRF_CASES,
+    NGINX_CASES,
+    NGINX_TABLE_CONF,
+    PREFLIGHT_CASES,
+    PREFLIGHT_POLICY,
+    Case,
+    scripted,
+)
 from .servers import Nginx, ServerProcess, gunicorn, require_nginx, running
 from .support import Outcome, page_url
 
@@ -33,6 +42,7 @@ TABLE: tuple[tuple[str, Case], ...] = (
     *(("scripted", scripted(behaviour)) for behaviour in BEHAVIOURS),
     *(("nginx", case) for case in NGINX_CASES),
     *(("drf", case) for case in DRF_CASES),
+    *(("preflight", case) for case in PREFLIGHT_CASES),
 )
 
 
@@ -73,9 +83,24 @@ def drf_api(workdir: Path) -> Iterator[ServerProcess]:
 
 
 @pytest.fixture(scope="module")
-def bases(cors_server: Running, nginx_front: str, drf_api: ServerProcess) -> dict[str, str]:
+def preflight_api(api: ServerProcess, control: Control, frontend: FrontendServer) -> str:
+    """The example project with django-preflight, one policy for the page on /api/."""
+    control("reset")
+    control("policy", name="table", origins=[["exact", frontend.origin]], **PREFLIGHT_POLICY)
+    return api.origin
+
+
+@pytest.fixture(scope="module")
+def bases(
+    cors_server: Running, nginx_front: str, drf_api: ServerProcess, preflight_api: str
+) -> dict[str, str]:
     """Each deployment's base URL."""
-    return {"scripted": cors_server.base, "nginx": nginx_front, "drf": drf_api.origin}
+    return {
+        "scripted": cors_server.base,
+        "nginx": nginx_front,
+        "drf": drf_api.origin,
+        "preflight": preflight_api,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +129,7 @@ def test_the_table_covers_every_class() -> None:
     assert len(set(ids)) == len(ids) >= 80
     assert sum(1 for server, case in TABLE if server == "scripted" and "redirect" in case.name) >= 8
     assert sum(1 for server, case in TABLE if case.name.startswith("safe-")) >= 12
-    assert {server for server, _ in TABLE} == {"scripted", "nginx", "drf"}
+    assert {server for server, _ in TABLE} == {"scripted", "nginx", "drf", "preflight"}
 
 
 @pytest.mark.parametrize(("server", "case"), TABLE, ids=[f"{s}-{c.name}" for s, c in TABLE])
@@ -113,19 +138,31 @@ def test_chromium_and_the_probe_agree(
     case: Case,
     bases: dict[str, str],
     seen_by_chromium: dict[str, tuple[str, Outcome]],
+    control: Control,
 ) -> None:
     origin, outcome = seen_by_chromium[f"{server}-{case.name}"]
     space = AddressSpace(case.page_space) if case.page_space else None
-    report = probe(
-        CorsRequest(case.url(bases[server]), origin, case.method, case.headers, case.credentials),
-        timeout=5,
-        address_space=space,
-    )
+    call = CorsRequest(case.url(bases[server]), origin, case.method, case.headers, case.credentials)
+    report = probe(call, timeout=5, address_space=space)
+    explained = None
+    if server == "preflight":
+        explained = control(
+            "explain",
+            url=call.url,
+            origin=origin,
+            method=call.method,
+            headers=[list(h) for h in call.headers],
+            credentials=call.credentials,
+        )
     if case.verdict is None:
         assert outcome.passed, outcome
         assert report.passed, report.message
         assert report.advice is None
+        if explained is not None:
+            assert explained == {"message": None, "code": None}
         return
+    if explained is not None:
+        assert explained == {"message": outcome.message, "code": case.explained}
     assert outcome.message.split("CORS policy: ", 1)[1].startswith(case.verdict), outcome
     assert report.message == outcome.message, "the probe's line differs from Chromium's"
     assert report.advice is not None
