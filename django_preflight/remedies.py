@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from .engine import advice
 from .engine.origins import OriginError, normalise_origin
 from .models import AllowedOrigin, CorsPolicy, RejectedPreflight
 
@@ -46,12 +47,7 @@ class Remedy:
         if self.problem:
             return self.problem
         assert self.policy is not None
-        if self.field == "origins":
-            return f"Add the exact origin {self.value} to policy “{self.policy.name}”."
-        if self.field == "allow_private_network":
-            return f"Allow private network access on policy “{self.policy.name}”."
-        label = "method" if self.field == "allowed_methods" else "request header"
-        return f"Add the {label} {self.value} to policy “{self.policy.name}”."
+        return advice.change(self.field, self.value, self.policy.name)
 
 
 def plan(rows: Iterable[RejectedPreflight]) -> list[Remedy]:
@@ -61,19 +57,16 @@ def plan(rows: Iterable[RejectedPreflight]) -> list[Remedy]:
 
 def _plan_one(row: RejectedPreflight) -> Remedy:
     if row.is_overflow:
-        return Remedy(row, None, problem="An overflow row has no single origin or path to allow.")
+        return Remedy(row, None, problem=advice.no_change("overflow"))
     policy = row.policy
     if policy is None:
-        return Remedy(
-            row,
-            None,
-            problem=f"No policy covers {row.path}: create one whose path prefix covers it.",
-        )
+        return Remedy(row, None, problem=advice.no_change("no-policy", path=row.path))
     if row.reason == Reason.ORIGIN_NOT_ALLOWED:
         try:
             origin = normalise_origin(row.origin)
         except OriginError as exc:
-            return Remedy(row, policy, problem=f"{row.origin!r} cannot be allowed: {exc}")
+            problem = advice.no_change("bad-origin", origin=row.origin, problem=str(exc))
+            return Remedy(row, policy, problem=problem)
         return Remedy(row, policy, "origins", origin)
     if row.reason == Reason.METHOD_NOT_ALLOWED:
         return Remedy(row, policy, "allowed_methods", row.detail)
@@ -81,9 +74,7 @@ def _plan_one(row: RejectedPreflight) -> Remedy:
         return Remedy(row, policy, "allowed_headers", row.detail)
     if row.reason == Reason.PRIVATE_NETWORK_NOT_ALLOWED:
         return Remedy(row, policy, "allow_private_network", "true")
-    return Remedy(
-        row, policy, problem="A malformed preflight is not something a policy should allow."
-    )
+    return Remedy(row, policy, problem=advice.no_change("malformed"))
 
 
 @transaction.atomic

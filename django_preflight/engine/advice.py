@@ -253,6 +253,31 @@ def advise(code: str, **params: str) -> Advice:
     return Advice(code, cause.format(**params), fix.format(**params))
 
 
+# The one-click changes the audit offers, as its confirmation page words them.
+_CHANGES = {
+    "origins": "Add the exact origin {value} to policy “{policy}”.",
+    "allowed_methods": "Add the method {value} to policy “{policy}”.",
+    "allowed_headers": "Add the request header {value} to policy “{policy}”.",
+    "allow_private_network": "Allow private network access on policy “{policy}”.",
+}
+NO_CHANGE = {
+    "overflow": "An overflow row has no single origin or path to allow.",
+    "no-policy": "No policy covers {path}: create one whose path prefix covers it.",
+    "bad-origin": "{origin!r} cannot be allowed: {problem}",
+    "malformed": "A malformed preflight is not something a policy should allow.",
+}
+
+
+def change(field: str, value: str, policy: str) -> str:
+    """One policy change the audit can make, in one line."""
+    return _CHANGES[field].format(value=value, policy=policy)
+
+
+def no_change(code: str, **params: str) -> str:
+    """Why an audit row cannot be fixed by changing a policy."""
+    return NO_CHANGE[code].format(**params)
+
+
 def refusal(reason: Reason | str, detail: str, origin: str, policy: str | None) -> Advice:
     """The advice for one of our engine's refusals."""
     name = f"policy '{policy}'" if policy else "the policy"
