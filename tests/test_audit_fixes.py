@@ -151,6 +151,15 @@ def test_actions_need_their_permissions(client: Client, policy: CorsPolicy) -> N
             "Add PUT to the allowed methods of policy &#x27;frontend&#x27;",
         ),
         (
+            {
+                "url": "/api/notes/1/",
+                "origin": APP,
+                "method": "GET",
+                "headers": "Accept-Language: en_US",
+            },
+            "The origin is allowed but the request header &#x27;accept-language&#x27; is not.",
+        ),
+        (
             {"url": "/api/notes/1/", "origin": "https://evil.example", "method": "GET"},
             "Add the origin https://evil.example to policy &#x27;frontend&#x27; (exact",
         ),
