@@ -12,6 +12,7 @@ from django.core.management import call_command
 from django_preflight.engine import safelist
 from django_preflight.engine.address_space import AddressSpace, of_host
 from django_preflight.engine.browser import Check, CorsRequest, RawResponse, check_preflight
+from django_preflight.engine.causes import cause_of
 from django_preflight.engine.fetch import MAX_REDIRECTS, follow
 from django_preflight.probe import page_space_of, probe
 
@@ -247,3 +248,25 @@ def test_slot_is_replaced_by_the_calling_origin(server: Running) -> None:
     assert last is not None
     assert last.response.combined("Access-Control-Allow-Origin") == ORIGIN
     assert ORIGIN_SLOT not in str(last.response.headers)
+
+
+def test_a_redirect_into_a_more_private_space_is_blocked_at_the_target() -> None:
+    def send(url: str, method: str, headers: tuple[tuple[str, str], ...]) -> RawResponse:
+        return RawResponse(
+            302, (("Location", "http://10.0.0.5/t"), ("Access-Control-Allow-Origin", "*"))
+        )
+
+    def locate(url: str) -> AddressSpace:
+        return AddressSpace.PRIVATE if "10.0.0.5" in url else AddressSpace.PUBLIC
+
+    request = CorsRequest("https://api.example/r", "https://app.example")
+    trace = follow(request, send, page_space=AddressSpace.PUBLIC, locate=locate)
+    assert trace.message == (
+        "Access to fetch at 'http://10.0.0.5/t' (redirected from 'https://api.example/r') from "
+        "origin 'https://app.example' has been blocked by CORS policy: Permission was denied for "
+        "this request to access the `local` address space."
+    )
+    advice = cause_of(trace, AddressSpace.PUBLIC)
+    assert advice is not None
+    assert advice.code == "address-space"
+    assert "in the public address space and http://10.0.0.5/t is in the local one" in advice.cause

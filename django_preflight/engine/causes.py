@@ -20,7 +20,6 @@ _BY_CHECK = {
     Check.ALLOW_CREDENTIALS: Cause.CREDENTIALS_NOT_TRUE,
     Check.METHODS_UNPARSEABLE: Cause.METHODS_UNPARSEABLE,
     Check.HEADERS_UNPARSEABLE: Cause.HEADERS_UNPARSEABLE,
-    Check.ADDRESS_SPACE: Cause.ADDRESS_SPACE,
     Check.TOO_MANY_REDIRECTS: Cause.TOO_MANY_REDIRECTS,
 }
 
@@ -38,9 +37,12 @@ def cause_of(trace: Trace, page_space: AddressSpace | None = None) -> Advice | N
         "kind": "preflight" if failure.stage is Stage.PREFLIGHT else "response",
         "status": str(hop.response.status) if hop is not None else "",
         "location": _location(hop),
-        "page": page_space.value if page_space is not None else "",
+        "page": page_space.chromium_name if page_space is not None else "",
         "target": failure.value,
     }
+    if failure.check is Check.ADDRESS_SPACE:
+        # Nothing was sent to this URL: the last hop, if any, is the redirect that led here.
+        return advise(Cause.ADDRESS_SPACE.value, **params)
     if failure.check is Check.METHOD_NOT_ALLOWED:
         return _method(trace, failure.value, params)
     if failure.check is Check.HEADER_NOT_ALLOWED:
