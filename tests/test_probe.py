@@ -270,3 +270,17 @@ def test_a_redirect_into_a_more_private_space_is_blocked_at_the_target() -> None
     assert advice is not None
     assert advice.code == "address-space"
     assert "in the public address space and http://10.0.0.5/t is in the local one" in advice.cause
+
+
+def test_a_redirect_that_only_spells_out_the_default_port_keeps_the_origin() -> None:
+    def send(url: str, method: str, headers: tuple[tuple[str, str], ...]) -> RawResponse:
+        if url == "http://api.test/r":
+            return RawResponse(301, (("Location", "http://api.test:80/t"), *echo(headers)))
+        return RawResponse(200, echo(headers))
+
+    def echo(headers: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+        return (("Access-Control-Allow-Origin", dict(headers)["Origin"]),)
+
+    trace = follow(CorsRequest("http://api.test/r", ORIGIN), send)
+    assert [hop.origin for hop in trace.hops] == [ORIGIN, ORIGIN]
+    assert trace.passed

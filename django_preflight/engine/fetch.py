@@ -75,9 +75,11 @@ class Trace:
         return console_line(self.request.origin, self.url, self.request.url, self.failure)
 
 
-def _origin_of(url: str) -> tuple[str, str, int | None]:
+def _origin_of(url: str) -> tuple[str, str, int]:
+    """Scheme, host and port, the default port spelled out: what makes two URLs one origin."""
     parts = urlsplit(url)
-    return parts.scheme, (parts.hostname or ""), parts.port
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return parts.scheme, (parts.hostname or ""), port
 
 
 def _next_method(status: int, method: str) -> str:
