@@ -285,8 +285,9 @@ class RejectedPreflight(models.Model):
     @property
     def advice(self) -> Advice:
         """Why the server refused and what to change in the admin to allow it."""
-        policy = self.policy.name if self.policy_id is not None and self.policy else None
-        return refusal(self.reason, self.detail, self.origin, policy)
+        return refusal(
+            self.reason, self.detail, self.origin, self.policy.name if self.policy else None
+        )
 
     @property
     def cause(self) -> str:
