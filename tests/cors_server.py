@@ -2,8 +2,8 @@
 
 Each behaviour is one row: what the page calls, what the server answers to the preflight and to
 the real request (and at redirect targets), the verdict a browser gives (None for a pass, else
-the start of the text after 'has been blocked by CORS policy: ') and the cause the probe must
-name. The probe and real Chromium are both judged on it.
+the start of the text after 'has been blocked by CORS policy: ', or the whole line of a network
+error) and the cause the probe must name. The probe and real Chromium are both judged on it.
 
 The server listens on two ports, two origins: ``{self}`` and ``{other}`` in a Location stand for
 this port's and the other port's base URL, ``{origin}`` in a header for the request's Origin, and
@@ -22,6 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from django_preflight.engine.advice import Cause
+from django_preflight.engine.browser import CHROMIUM, Check
 
 Headers = tuple[tuple[str, str], ...]
 ORIGIN_SLOT = "{origin}"
@@ -529,6 +530,14 @@ REDIRECTS: tuple[Behaviour, ...] = (
                 Answer(200, (("Access-Control-Allow-Origin", "https://someone-else.example"),)),
             ),
         },
+    ),
+    row(
+        "redirect-loop",
+        CHROMIUM[Check.TOO_MANY_REDIRECTS],
+        Cause.TOO_MANY_REDIRECTS,
+        method="GET",
+        headers=(),
+        actual=redirect(302, "{self}/redirect-loop/?case=redirect-loop"),
     ),
     row(
         "redirect-two-hops-ok",

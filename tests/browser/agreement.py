@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from playwright.sync_api import Browser, ConsoleMessage
 
+from django_preflight.engine.browser import CHROMIUM, Check
 from tests.browser_support import CORS_BLOCKED
 
 from .support import Outcome
@@ -30,6 +31,7 @@ async (calls) => Promise.all(calls.map(async ({url, method, headers, body, crede
 }))
 """
 WAIT_SECONDS = 10.0
+TOO_MANY_REDIRECTS = CHROMIUM[Check.TOO_MANY_REDIRECTS]
 
 
 @dataclass(frozen=True)
@@ -47,9 +49,14 @@ def _body(method: str) -> str | None:
 
 
 def _names(line: str, url: str) -> bool:
-    return line.startswith(f"Access to fetch at '{url}' from") or (
+    return line.startswith((f"Access to fetch at '{url}' from", f"{url} ")) or (
         f" (redirected from '{url}') from" in line
     )
+
+
+def _text(line: str, url: str) -> str:
+    """The console text, without the URL a network error's line was tagged with."""
+    return line.removeprefix(f"{url} ")
 
 
 def run_calls(browser: Browser, page_url: str, calls: list[Call]) -> list[Outcome]:
@@ -58,8 +65,13 @@ def run_calls(browser: Browser, page_url: str, calls: list[Call]) -> list[Outcom
     lines: list[str] = []
 
     def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error" and CORS_BLOCKED in message.text:
+        if message.type != "error":
+            return
+        if CORS_BLOCKED in message.text:
             lines.append(message.text)
+        elif message.text == TOO_MANY_REDIRECTS:
+            # A network error names no URL in its text; its location does.
+            lines.append(f"{message.location.get('url')} {message.text}")
 
     try:
         page = context.new_page()
@@ -89,7 +101,7 @@ def run_calls(browser: Browser, page_url: str, calls: list[Call]) -> list[Outcom
             call.url,
             status=result.get("status"),
             error=result.get("error"),
-            messages=[line for line in lines if _names(line, call.url)],
+            messages=[_text(line, call.url) for line in lines if _names(line, call.url)],
         )
         for call, result in zip(calls, results, strict=True)
     ]
