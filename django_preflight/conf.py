@@ -37,6 +37,8 @@ class PreflightSettings:
     AUDIT_RETENTION_DAYS: int = 30
     SCAN_ALLOW_PRIVATE_ADDRESSES: bool = False
     SCAN_TIME_LIMIT: float = 20.0
+    NETGUARD_RESOLVER: str | None = None
+    RELAY_STATS_INTERVAL: float = 1.0
 
 
 SETTING_NAMES = tuple(PREFIX + f.name for f in fields(PreflightSettings))

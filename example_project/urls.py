@@ -1,4 +1,4 @@
-"""The admin, the notes API and the public status endpoint."""
+"""The admin, the notes API, the public status endpoint and the relay to APIs without CORS."""
 
 from __future__ import annotations
 
@@ -15,4 +15,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/public/status/", views.public_status, name="public-status"),
     path("api/", include(router.urls)),
+    path("relay/", include("django_preflight.relay.urls")),
 ]

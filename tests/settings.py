@@ -23,6 +23,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "django_preflight",
+    "django_preflight.relay",
     "example_project.notes",
 ]
 

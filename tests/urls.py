@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
 from . import views
@@ -16,5 +16,7 @@ urlpatterns = [
     path("api/own-cors/", views.own_cors),
     path("api/vary-origin/", views.vary_origin),
     path("other/plain/", views.plain),
+    path("relay/", include("django_preflight.relay.urls")),
+    path("relay-async/", include("django_preflight.relay.urls_async")),
     *router.urls,
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.urls import path
+from django.urls import include, path
 
 from example_project.urls import urlpatterns as example_urlpatterns
 
@@ -34,5 +34,6 @@ urlpatterns = [
     path("api/failing/", failing),
     path("api/headers/", with_headers),
     path("internal/ping/", outside),
+    path("relay-async/", include("django_preflight.relay.urls_async")),
     *example_urlpatterns,
 ]
