@@ -75,8 +75,8 @@ def classify(address: IPAddress) -> str | None:
         ("unspecified", address.is_unspecified),
         ("link-local", address.is_link_local),
         ("multicast", address.is_multicast),
-        ("private", address.is_private),
         ("reserved", address.is_reserved),
+        ("private", address.is_private),
         ("shared address space", address in _SHARED_ADDRESS_SPACE),
         ("not globally routable", not address.is_global),
     )

@@ -146,6 +146,17 @@ def body(response: Any) -> bytes:
     return bytes(response.content)
 
 
+def drain(response: Any) -> tuple[bytes, BaseException | None]:
+    """The bytes a streamed body delivered, and the exception that cut it (if one did)."""
+    received = b""
+    try:
+        for chunk in response.streaming_content:
+            received += chunk
+    except Exception as exc:
+        return received, exc
+    return received, None
+
+
 def call(client: Client, path: str, method: str = "GET", **extra: Any) -> Any:
     """A request as a page on APP sends it."""
     return client.generic(method, path, **{"HTTP_ORIGIN": APP, **extra})

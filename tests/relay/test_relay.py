@@ -13,7 +13,7 @@ from django.test import AsyncClient, Client
 
 from django_preflight.relay.models import ErrorKind, Upstream, UpstreamStats
 
-from .conftest import APP, call, counters
+from .conftest import APP, Connections, call, counters
 from .upstream import Upstream as LoopbackApi
 
 pytestmark = pytest.mark.usefixtures("relay_policy")
@@ -218,3 +218,24 @@ def test_counters_are_written_once_per_interval(
             assert via_wsgi("/api/echo").status == 200
 
     assert counters(loopback).calls == 6
+
+
+@HANDLERS
+def test_refused_target_opens_no_connection(
+    send: Send, register: Callable[..., Upstream], connections: Connections
+) -> None:
+    register(base_url="https://10.0.0.1/v1")
+
+    answer = send("/api/echo")
+
+    assert answer.status == 403
+    assert answer.json()["error"] == "refused_target"
+    assert connections.attempts == []
+
+
+@HANDLERS
+def test_silent_upstream_times_out(send: Send, loopback: Upstream, api_key: str) -> None:
+    answer = send("/api/silent")
+
+    assert answer.status == 504
+    assert counters(loopback).timeout_errors == 1
