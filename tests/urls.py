@@ -17,6 +17,6 @@ urlpatterns = [
     path("api/vary-origin/", views.vary_origin),
     path("other/plain/", views.plain),
     path("relay/", include("django_preflight.relay.urls")),
-    path("relay-async/", include("django_preflight.relay.urls_async")),
+    path("relay-async/", include("django_preflight.relay.urls_async", namespace="relay-async")),
     *router.urls,
 ]

@@ -165,6 +165,27 @@ def _explain(
     return {"message": result.browser_message, "code": code}
 
 
+def _upstream(slug: str, **fields: Any) -> int:
+    """Register (or re-register) a relay upstream through full_clean."""
+    from django_preflight.relay.models import Upstream
+
+    Upstream.objects.filter(slug=slug).delete()
+    upstream = Upstream(slug=slug, **fields)
+    upstream.full_clean()
+    upstream.save()
+    return upstream.pk
+
+
+def _upstream_calls(slug: str) -> dict[str, Any]:
+    """The relay counters of one upstream, once written."""
+    from django_preflight.relay.models import UpstreamStats
+
+    stats = UpstreamStats.objects.filter(upstream__slug=slug).first()
+    if stats is None:
+        return {"calls": 0, "upstream_error_errors": 0}
+    return {"calls": stats.calls, "upstream_error_errors": stats.upstream_error_errors}
+
+
 OPERATIONS: Mapping[str, Callable[..., Any]] = {
     "reset": _reset,
     "policy": _policy,
@@ -178,6 +199,8 @@ OPERATIONS: Mapping[str, Callable[..., Any]] = {
     "note": _note,
     "note_title": _note_title,
     "explain": _explain,
+    "upstream": _upstream,
+    "upstream_calls": _upstream_calls,
 }
 
 

@@ -34,6 +34,6 @@ urlpatterns = [
     path("api/failing/", failing),
     path("api/headers/", with_headers),
     path("internal/ping/", outside),
-    path("relay-async/", include("django_preflight.relay.urls_async")),
+    path("relay-async/", include("django_preflight.relay.urls_async", namespace="relay-async")),
     *example_urlpatterns,
 ]
