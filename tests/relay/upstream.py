@@ -77,6 +77,9 @@ class Upstream:
 class _Handler(BaseHTTPRequestHandler):
     owner: Upstream
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes: without this, Nagle's algorithm and delayed
+    # ACKs add 40 ms to every answer.
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: object) -> None:
         """Quiet: the test output is not the place for an access log."""
@@ -179,3 +182,14 @@ class _Handler(BaseHTTPRequestHandler):
                     return
         except OSError:
             pass
+
+
+if __name__ == "__main__":
+    # `python -m tests.relay.upstream`: serve in a process of its own (benchmarks), print the
+    # port, stop on stdin's end.
+    import sys
+
+    served = Upstream().start()
+    print(served.port, flush=True)
+    sys.stdin.read()
+    served.stop()
