@@ -8,6 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core import checks
+from django.utils.module_loading import import_string
 
 from . import conf
 
@@ -59,6 +60,17 @@ def _header_name(value: object) -> bool:
     return value is None or (isinstance(value, str) and is_token(value))
 
 
+def _callable_path(value: object) -> bool:
+    if value is None:
+        return True
+    if not isinstance(value, str):
+        return False
+    try:
+        return callable(import_string(value))
+    except ImportError:
+        return False
+
+
 _RULES: dict[str, tuple[Any, str]] = {
     "CACHE_ALIAS": (lambda v: isinstance(v, str) and v in settings.CACHES, "a key of CACHES"),
     "CACHE_KEY": (lambda v: isinstance(v, str) and 0 < len(v) <= 200, "a non-empty string"),
@@ -97,6 +109,8 @@ _RULES: dict[str, tuple[Any, str]] = {
         lambda v: _positive_number(v) and v <= 300,
         "seconds, more than 0 and at most 300",
     ),
+    "NETGUARD_RESOLVER": (_callable_path, "None or the dotted path of a callable"),
+    "RELAY_STATS_INTERVAL": (lambda v: _positive_number(v, allow_zero=True), "seconds, 0 or more"),
 }
 
 

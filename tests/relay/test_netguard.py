@@ -80,3 +80,24 @@ def test_async_check_refuses_the_same(settings: Any) -> None:
 
 def test_target_url_host_brackets_ipv6() -> None:
     assert netguard.Target("h", ipaddress.ip_address("2001:db8::1")).url_host == "[2001:db8::1]"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "valid"),
+    [
+        ("NETGUARD_RESOLVER", None, True),
+        ("NETGUARD_RESOLVER", "tests.relay.resolver.resolve", True),
+        ("NETGUARD_RESOLVER", "tests.relay.resolver.nothing_here", False),
+        ("NETGUARD_RESOLVER", "tests.relay.resolver.answers", False),
+        ("RELAY_STATS_INTERVAL", 0, True),
+        ("RELAY_STATS_INTERVAL", -1, False),
+    ],
+)
+def test_settings_are_checked(settings: Any, name: str, value: object, valid: bool) -> None:
+    from django_preflight.checks import check_settings
+
+    setattr(settings, f"PREFLIGHT_{name}", value)
+
+    errors = [e.msg for e in check_settings() if f"PREFLIGHT_{name}" in e.msg]
+
+    assert (errors == []) is valid
