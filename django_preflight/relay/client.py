@@ -6,16 +6,25 @@ the address, while the Host header and TLS (SNI and certificate check, through h
 connection pools are reused across calls but never shared between two names. Environment
 proxies and ``.netrc`` are ignored (``trust_env=False``) and redirects are never followed by
 httpx: the relay follows them itself, and only within the upstream's base path.
+
+A call also has a deadline. Async views hold it with ``asyncio.wait_for``; the sync client's
+sockets read it from a context variable and never wait past it, so an upstream that sends its
+headers or body one byte at a time cannot hold a worker beyond the timeout.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ssl
 import threading
+import time
 import weakref
+from collections.abc import Iterable
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from urllib.parse import urljoin
 
+import httpcore
 import httpx
 
 from ..netguard import Target
@@ -78,6 +87,76 @@ def _without_body_headers(headers: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in headers.items() if k not in ("content-type", "content-encoding")}
 
 
+_deadline: ContextVar[float | None] = ContextVar("relay_deadline", default=None)
+
+
+def _bounded(timeout: float | None) -> float | None:
+    """A socket operation's timeout, cut to what is left before the call's deadline."""
+    deadline = _deadline.get()
+    if deadline is None:
+        return timeout
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise httpcore.ReadTimeout("the call's deadline has passed")
+    return remaining if timeout is None else min(timeout, remaining)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A socket whose every read and write ends by the call's deadline."""
+
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, _bounded(timeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, _bounded(timeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        return _DeadlineStream(
+            self._inner.start_tls(ssl_context, server_hostname, _bounded(timeout))
+        )
+
+    def get_extra_info(self, info: str) -> object:
+        return self._inner.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.SyncBackend):
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.NetworkStream:
+        inner = super().connect_tcp(host, port, _bounded(timeout), local_address, socket_options)
+        return _DeadlineStream(inner)
+
+
+class _DeadlineTransport(httpx.HTTPTransport):
+    """httpx's transport on a connection pool whose sockets keep the call's deadline."""
+
+    def __init__(self) -> None:
+        super().__init__(limits=LIMITS, trust_env=False)
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=httpx.create_ssl_context(trust_env=False),
+            max_connections=LIMITS.max_connections,
+            max_keepalive_connections=LIMITS.max_keepalive_connections,
+            keepalive_expiry=LIMITS.keepalive_expiry,
+            network_backend=_DeadlineBackend(),
+        )
+
+
 def _options() -> dict[str, object]:
     return {"follow_redirects": False, "trust_env": False, "limits": LIMITS}
 
@@ -95,7 +174,10 @@ def _sync_client(host: str) -> httpx.Client:
     with _lock:
         client = _sync_clients.get(host)
         if client is None:
-            client = _sync_clients[host] = httpx.Client(**_options())  # type: ignore[arg-type]
+            client = _sync_clients[host] = httpx.Client(
+                transport=_DeadlineTransport(),
+                **_options(),  # type: ignore[arg-type]
+            )
         return client
 
 
@@ -108,8 +190,10 @@ def _async_client(host: str) -> httpx.AsyncClient:
     return client
 
 
-def send(outgoing: Outgoing) -> httpx.Response:
-    """Send, following redirects only within the upstream; the response is streaming."""
+def send(outgoing: Outgoing, deadline: float) -> httpx.Response:
+    """Send, following redirects only within the upstream; the response is streaming, and its
+    body's reads in this thread keep to ``deadline`` (a ``time.monotonic`` value)."""
+    _deadline.set(deadline)
     client = _sync_client(outgoing.base.host)
     for _ in range(MAX_REDIRECTS + 1):
         response = client.send(outgoing.build(client), stream=True)

@@ -168,7 +168,8 @@ def _network_failure(exc: BaseException) -> RelayError | None:
     if isinstance(exc, RedirectRefusedError):
         return RelayError(502, "redirect_refused", str(exc), ErrorKind.REDIRECT_REFUSED)
     if isinstance(exc, httpx.TimeoutException | asyncio.TimeoutError):
-        return RelayError(504, "upstream_timeout", "no answer in time", ErrorKind.TIMEOUT)
+        cause = "no answer within the timeout"
+        return RelayError(504, "upstream_timeout", cause, ErrorKind.TIMEOUT)
     if isinstance(exc, httpx.HTTPError):
         cause = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         return RelayError(502, "upstream_unreachable", cause, ErrorKind.UNREACHABLE)
@@ -260,7 +261,9 @@ def relay(request: HttpRequest, slug: str, rest: str = "") -> HttpResponseBase:
         target = netguard.check_host(
             prepared.base.host, prepared.base.port, allow_private=upstream.allow_private_targets
         )
-        response = send(Outgoing(target=target, timeout=upstream.timeout, **prepared._asdict()))
+        response = send(
+            Outgoing(target=target, timeout=upstream.timeout, **prepared._asdict()), deadline
+        )
         too_large = _declared_too_large(upstream, response)
         if too_large is not None:
             response.close()

@@ -14,7 +14,7 @@ def test_change_page_shows_counters_and_secret_names_never_values(
     admin_client: Client, loopback: Upstream, api_key: str
 ) -> None:
     stats.counters.record(loopback.pk, None)
-    stats.counters.record(loopback.pk, ErrorKind.TIMEOUT, "no answer in time")
+    stats.counters.record(loopback.pk, ErrorKind.TIMEOUT, "no answer within the timeout")
     stats.counters.write()
 
     page = admin_client.get(f"/admin/preflight_relay/upstream/{loopback.pk}/change/")
@@ -25,7 +25,7 @@ def test_change_page_shows_counters_and_secret_names_never_values(
     assert "X-Api-Key: env:RELAY_TEST_API_KEY" in text
     assert "calls: 2" in text
     assert "timeout: 1" in text
-    assert "no answer in time" in text
+    assert "no answer within the timeout" in text
     assert api_key not in text
     assert listing.status_code == 200
     assert api_key not in listing.content.decode()

@@ -239,3 +239,16 @@ def test_silent_upstream_times_out(send: Send, loopback: Upstream, api_key: str)
 
     assert answer.status == 504
     assert counters(loopback).timeout_errors == 1
+
+
+@HANDLERS
+def test_headers_sent_one_byte_at_a_time_time_out(
+    send: Send, loopback: Upstream, api: LoopbackApi, api_key: str
+) -> None:
+    """Each byte comes well within the 2 s timeout, but the headers never end: the deadline of
+    the whole call still answers 504, while the upstream is still sending."""
+    answer = send("/api/slow-headers?every=0.2")
+
+    assert answer.status == 504
+    assert answer.json()["error"] == "upstream_timeout"
+    assert not api.stopping.is_set()

@@ -10,6 +10,7 @@ APIs the relay exists for. Paths under /v1/:
 - ``redirect?to=URL``: a 302 to URL.
 - ``silent``: accepts and never answers (until the server stops).
 - ``drip?n=N&every=S``: headers at once, then one byte every S seconds.
+- ``slow-headers?every=S``: the status line, then one byte of a header every S seconds.
 - ``cookies``: sets a cookie and CORS headers the relay must drop.
 """
 
@@ -124,6 +125,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.owner.stopping.wait()
         elif route == "drip":
             self._drip(int(query.get("n", "10")), float(query.get("every", "0.2")))
+        elif route == "slow-headers":
+            self._slow_headers(float(query.get("every", "0.2")))
         elif route == "cookies":
             self._send(
                 200,
@@ -168,6 +171,18 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.write(b"0\r\n\r\n")
         except OSError:
             pass  # the relay cut the body: that is the point of some tests
+
+    def _slow_headers(self, every: float) -> None:
+        try:
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nX-Padding: ")
+            self.wfile.flush()
+            for _ in range(1000):
+                if self.owner.stopping.wait(every):
+                    return
+                self.wfile.write(b"a")
+                self.wfile.flush()
+        except OSError:
+            pass
 
     def _drip(self, n: int, every: float) -> None:
         self.send_response(200)
