@@ -64,9 +64,12 @@ HANDLERS = pytest.mark.parametrize("send", [via_wsgi, via_asgi], ids=["wsgi", "a
 
 @HANDLERS
 def test_get_with_query_reaches_the_upstream_under_its_base_path(
-    send: Send, loopback: Upstream, api: LoopbackApi, api_key: str
+    send: Send, loopback: Upstream, api: LoopbackApi, api_key: str, connections: Connections
 ) -> None:
     answer = send("/api/echo?q=a%20b&x=1")
+
+    # The guard sees the connections of both clients, sync and async.
+    assert connections.attempts == [("127.0.0.1", api.port)]
 
     assert answer.status == 200
     assert answer.json()["path"] == "/v1/echo?q=a%20b&x=1"
