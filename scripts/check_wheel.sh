@@ -59,6 +59,7 @@ required = [
     "django_preflight/py.typed",
     "django_preflight/migrations/__init__.py",
     "django_preflight/migrations/0001_initial.py",
+    "django_preflight/relay/migrations/0001_initial.py",
     "django_preflight/management/commands/preflight.py",
     "django_preflight/templates/admin/django_preflight/corspolicy/change_list.html",
     "django_preflight/templates/admin/django_preflight/corspolicy/test_request.html",
@@ -76,11 +77,11 @@ if missing or stray:
 print(f"{len(names)} files; migrations, templates and py.typed are present.")
 PY
 
-echo "== fresh virtualenv with the wheel and djangorestframework"
+echo "== fresh virtualenv with the wheel, its relay extra and djangorestframework"
 "$base_python" -m venv "$work/venv"
 venv_python="$work/venv/bin/python"
 "$venv_python" -m pip install --quiet --upgrade pip
-"$venv_python" -m pip install --quiet "$wheel" djangorestframework
+"$venv_python" -m pip install --quiet "$wheel[relay]" djangorestframework
 
 echo "== example project, copied outside the repository"
 site="$work/site"
