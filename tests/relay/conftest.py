@@ -3,15 +3,18 @@
 The guard sees every TCP connect of the test process (sync sockets and asyncio's alike, both
 go through ``socket.socket.connect``). A connect to anything but loopback is stopped before a
 packet leaves and fails the test; every attempt is recorded, so a test can prove that a refused
-call opened no connection at all.
+call opened no connection at all. The suite's own services (``DATABASE_URL``, ``REDIS_URL``)
+are not the relay's doing and are not recorded.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from django.test import Client
@@ -25,6 +28,16 @@ from .upstream import Upstream as LoopbackApi
 
 APP = "https://app.example.com"
 RELAY_HEADERS = ["content-type", "x-custom", "x-api-key"]
+
+
+def _services() -> set[int]:
+    """The ports of the database and cache the suite itself talks to."""
+    ports = set()
+    for name in ("DATABASE_URL", "REDIS_URL"):
+        port = urlsplit(os.environ.get(name, "")).port
+        if port:
+            ports.add(port)
+    return ports
 
 
 class Connections:
@@ -44,12 +57,16 @@ def connections(monkeypatch: pytest.MonkeyPatch) -> Iterator[Connections]:
     """Record every connect; refuse, and fail the test on, any that leaves loopback."""
     seen = Connections()
     original = socket.socket.connect
+    services = _services()
 
     def guarded(sock: socket.socket, address: Any) -> Any:
         if sock.family in (socket.AF_INET, socket.AF_INET6):
             host, port = str(address[0]), int(address[1])
+            loopback = ipaddress.ip_address(host.split("%")[0]).is_loopback
+            if loopback and port in services:
+                return original(sock, address)
             seen.attempts.append((host, port))
-            if not ipaddress.ip_address(host.split("%")[0]).is_loopback:
+            if not loopback:
                 seen.violations.append((host, port))
                 raise ConnectionRefusedError(f"test guard: no connection to {host}")
         return original(sock, address)
