@@ -1,10 +1,11 @@
 """``python -m benchmarks.relay [--quick]``: what the relay costs, and that streaming is bounded.
 
 Three ways to the same loopback API (its own process): directly, through the relay's sync view
-under gunicorn (one worker) and through its async view under uvicorn. Requests are sent one at
-a time, in interleaved rounds (direct, sync, async, direct, ...), so drift on the machine hits
-all three alike; the report gives the median of each and the relay's overhead as a difference
-and a ratio, measured side by side in one run.
+under gunicorn (one worker) and through its async view under uvicorn; and, as the floor of what
+Django itself costs on those servers, the relay's own 404 for an unknown upstream. Requests are
+sent one at a time, in interleaved rounds (direct, sync, async, ...), so drift on the machine
+hits all ways alike; the report gives the median of each and its overhead over the direct call
+as a difference and a ratio, measured side by side in one run.
 
 Then a 100 MB body is streamed through each server while its resident memory peak (VmHWM) is
 read before and after: a relay that buffered would grow by the body's size. This is the one
@@ -110,7 +111,7 @@ def _timed_get(client: httpx.Client, url: str) -> float:
     started = time.perf_counter_ns()
     response = client.get(url, headers={"Origin": ORIGIN})
     elapsed = time.perf_counter_ns() - started
-    if response.status_code != 200:
+    if response.status_code != (404 if "/unknown/" in url else 200):
         raise RuntimeError(f"{url}: {response.status_code} {response.text[:200]}")
     return elapsed / 1000
 
@@ -155,6 +156,9 @@ def run(rounds: int, per_round: int, workdir: Path) -> dict[str, object]:
                 "direct": f"{api_url}/echo",
                 "relay_sync": f"http://{HOST}:{wsgi_port}/relay/api/echo",
                 "relay_async": f"http://{HOST}:{asgi_port}/relay-async/api/echo",
+                # Django's own cost on the same servers: the relay's JSON 404, no upstream call.
+                "django_sync": f"http://{HOST}:{wsgi_port}/relay/unknown/echo",
+                "django_async": f"http://{HOST}:{asgi_port}/relay-async/unknown/echo",
             }
             for url in ways.values():
                 _wait(url)

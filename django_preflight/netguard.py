@@ -32,12 +32,20 @@ _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 
 class RefusedTargetError(Exception):
-    """The host names an address this server must not connect to; ``reason`` says why."""
+    """The host names an address this server must not connect to; ``reason`` says why.
 
-    def __init__(self, host: str, reason: str) -> None:
+    ``address`` and ``kind`` name the refused address and its class (None when the host does
+    not resolve at all).
+    """
+
+    def __init__(
+        self, host: str, reason: str, address: IPAddress | None = None, kind: str | None = None
+    ) -> None:
         super().__init__(f"{host}: {reason}")
         self.host = host
         self.reason = reason
+        self.address = address
+        self.kind = kind
 
 
 @dataclass(frozen=True)
@@ -60,30 +68,29 @@ def system_resolver(host: str, port: int) -> list[str]:
 
 
 def classify(address: IPAddress) -> str | None:
-    """Why a connection to ``address`` reaches something non-public, or None when it is public.
+    """The class of a non-public address (loopback, link-local, multicast, reserved, private),
+    or None when it is public.
 
-    IPv4-mapped and NAT64 IPv6 addresses are judged by the IPv4 address they carry.
+    IPv4-mapped and NAT64 IPv6 addresses are judged by the IPv4 address they carry; addresses
+    that are not globally routable without a class of their own (unspecified, shared address
+    space, documentation ranges...) count as reserved.
     """
     if isinstance(address, ipaddress.IPv6Address):
         if address.ipv4_mapped is not None:
-            reason = classify(address.ipv4_mapped)
-            return f"IPv4-mapped {reason}" if reason else "IPv4-mapped address"
+            return classify(address.ipv4_mapped)
         if address in _NAT64:
-            return "NAT64 address"
-    checks = (
+            return classify(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    for kind, hit in (
         ("loopback", address.is_loopback),
-        ("unspecified", address.is_unspecified),
         ("link-local", address.is_link_local),
         ("multicast", address.is_multicast),
-        ("reserved", address.is_reserved),
+        ("reserved", address.is_reserved or address.is_unspecified),
+        ("reserved", address in _SHARED_ADDRESS_SPACE),
         ("private", address.is_private),
-        ("shared address space", address in _SHARED_ADDRESS_SPACE),
-        ("not globally routable", not address.is_global),
-    )
-    for label, hit in checks:
+    ):
         if hit:
-            return f"{label} address {address}"
-    return None
+            return kind
+    return None if address.is_global else "reserved"
 
 
 @cache
@@ -109,7 +116,8 @@ def judge(host: str, answers: Sequence[str], *, allow_private: bool) -> Target:
             raise RefusedTargetError(host, reason) from exc
         kind = classify(address)
         if kind is not None and not allow_private:
-            raise RefusedTargetError(host, f"resolves to a {kind}")
+            reason = f"resolves to {address}, a {kind} address"
+            raise RefusedTargetError(host, reason, address, kind)
         addresses.append(address)
     return Target(host, addresses[0])
 
@@ -133,7 +141,7 @@ def check_host(host: str, port: int, *, allow_private: bool = False) -> Target:
         return judge(host, [literal], allow_private=allow_private)
     try:
         answers = resolver()(host, port)
-    except OSError as exc:
+    except (OSError, UnicodeError) as exc:
         raise RefusedTargetError(host, f"the name does not resolve ({exc})") from exc
     return judge(host, answers, allow_private=allow_private)
 
@@ -146,6 +154,6 @@ async def acheck_host(host: str, port: int, *, allow_private: bool = False) -> T
     lookup = resolver()
     try:
         answers = await asyncio.get_running_loop().run_in_executor(None, lookup, host, port)
-    except OSError as exc:
+    except (OSError, UnicodeError) as exc:
         raise RefusedTargetError(host, f"the name does not resolve ({exc})") from exc
     return judge(host, answers, allow_private=allow_private)
