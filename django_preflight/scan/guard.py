@@ -1,35 +1,19 @@
 """The admin's guard against scanning the server's own network (SSRF).
 
-The host is resolved once, every address is classified, and the scan then connects to the
-address that was checked: a second DNS answer cannot point it elsewhere.
+The check itself is ``django_preflight.netguard``'s: the host is resolved once, every address
+is classified, and the scan then connects to the address that was checked, so a second DNS
+answer cannot point it elsewhere. This module turns its refusals into one sentence for staff.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import socket
 from urllib.parse import urlsplit
+
+from .. import netguard
 
 
 class ScanRefusedError(ValueError):
     """A URL the admin page must not scan; the message is one sentence for staff."""
-
-
-def _kind(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
-    """Why an address is not on the public internet, or None when it is."""
-    mapped = getattr(address, "ipv4_mapped", None)
-    if mapped is not None:
-        return _kind(mapped)
-    for kind, flag in (
-        ("loopback", address.is_loopback),
-        ("link-local", address.is_link_local),
-        ("multicast", address.is_multicast),
-        ("reserved", address.is_reserved or address.is_unspecified),
-        ("private", address.is_private),
-    ):
-        if flag:
-            return kind
-    return None if address.is_global else "reserved"
 
 
 def resolve(url: str, *, allow_private: bool) -> str:
@@ -43,17 +27,12 @@ def resolve(url: str, *, allow_private: bool) -> str:
         raise ScanRefusedError(f"'{url}' is not an http or https URL.")
     port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
-        answers = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError) as exc:
-        raise ScanRefusedError(f"'{host}' cannot be resolved: {exc}.") from exc
-    addresses = [ipaddress.ip_address(str(answer[4][0]).split("%")[0]) for answer in answers]
-    if not allow_private:
-        for address in addresses:
-            kind = _kind(address)
-            if kind is not None:
-                raise ScanRefusedError(
-                    f"'{host}' resolves to {address}, a {kind} address: scanning private, "
-                    "loopback and reserved addresses is off "
-                    "(PREFLIGHT_SCAN_ALLOW_PRIVATE_ADDRESSES)."
-                )
-    return str(addresses[0])
+        target = netguard.check_host(host, port, allow_private=allow_private)
+    except netguard.RefusedTargetError as exc:
+        if exc.address is None:
+            raise ScanRefusedError(f"'{host}' cannot be resolved: {exc.reason}.") from exc
+        raise ScanRefusedError(
+            f"'{host}' resolves to {exc.address}, a {exc.kind} address: scanning private, "
+            "loopback and reserved addresses is off (PREFLIGHT_SCAN_ALLOW_PRIVATE_ADDRESSES)."
+        ) from exc
+    return str(target.address)
