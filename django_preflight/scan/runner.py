@@ -131,7 +131,13 @@ class _Exchanger:
             ("Origin", origin),
             *extra,
         )
-        exchange = send(url, method, headers, timeout, address=self.limits.address)
+        try:
+            exchange = send(url, method, headers, timeout, address=self.limits.address)
+        except TimeoutError:
+            # A wait cut short by the scan's own deadline is the time limit, not a broken server.
+            if self.limits.deadline is not None and self.clock() >= self.limits.deadline:
+                raise _DeadlineError from None
+            raise
         observation = Observation(url, method, origin, headers, exchange.response, hostile)
         self.result.observations.append(observation)
         return observation

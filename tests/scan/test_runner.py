@@ -160,3 +160,33 @@ def test_pinned_https_checks_the_certificate_against_the_host_name(
     assert "CERTIFICATE_VERIFY_FAILED" in wrong.error
     assert "other-name.test" in wrong.error
     assert seen == []
+
+
+@pytest.fixture
+def silent_server() -> Iterator[str]:
+    """Accepts connections and never answers: every request waits for its timeout."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}/"
+
+
+def test_a_wait_cut_short_by_the_deadline_is_the_time_limit(silent_server: str) -> None:
+    clock = FakeClock()
+    result = scan_url(
+        silent_server,
+        [TRUSTED],
+        credentials=False,
+        limits=Limits(deadline=1.5, timeout=5),
+        clock=clock,
+        sleep=clock.sleep,
+    )
+    assert result.error is None
+    assert not result.complete
+    assert any("time limit" in note for note in result.notes)
+
+
+def test_a_timeout_before_the_deadline_is_an_error(silent_server: str) -> None:
+    result = scan_url(silent_server, [TRUSTED], credentials=False, limits=Limits(timeout=0.2))
+    assert result.error is not None
+    assert result.error.startswith(f"Could not scan {silent_server}")
