@@ -28,6 +28,7 @@ from .engine.diagnose import diagnose
 from .engine.policy import MAX_AGE_BROWSER_CAP
 from .forms import AllowedOriginInlineForm, AllowedOriginInlineFormSet, TestRequestForm
 from .models import AllowedOrigin, CorsPolicy, RejectedPreflight
+from .routing import views_by_policy
 from .scan import admin as _scan_admin  # noqa: F401  (registers the scan pages)
 
 if TYPE_CHECKING:
@@ -105,7 +106,7 @@ class CorsPolicyAdmin(_PolicyAdminBase):
     list_filter = ("enabled", "report_only", "allow_credentials", "allow_private_network")
     search_fields = ("name", "path_prefix", "origins__value")
     search_help_text = _("Search by name, path prefix, or any allowed origin.")
-    readonly_fields = ("created_at", "updated_at", "origin_summary")
+    readonly_fields = ("created_at", "updated_at", "origin_summary", "used_by_views")
     inlines = (AllowedOriginInline,)
     actions = ("enable_policies", "disable_policies")
 
@@ -133,6 +134,14 @@ class CorsPolicyAdmin(_PolicyAdminBase):
     def methods_summary(self, obj: CorsPolicy) -> str:
         """The methods as the Allow-Methods header would list them."""
         return ", ".join(str(method) for method in obj.allowed_methods or ())
+
+    @admin.display(description=_("used by views"))
+    def used_by_views(self, obj: CorsPolicy) -> str:
+        """The routed views naming this policy, which it decides for whatever their path."""
+        views = views_by_policy().get(obj.name, []) if obj.pk is not None else []
+        if not views:
+            return gettext("No view names this policy.")
+        return "; ".join(views)
 
     @admin.display(description=_("allowed origins"))
     def origin_summary(self, obj: CorsPolicy) -> str:
@@ -165,7 +174,17 @@ class CorsPolicyAdmin(_PolicyAdminBase):
         fieldsets: list[Any] = [
             (
                 _("Identity"),
-                {"fields": ("name", "description", "enabled", "report_only", "path_prefix")},
+                {
+                    "fields": (
+                        "name",
+                        "description",
+                        "enabled",
+                        "report_only",
+                        "path_prefix",
+                        "views_only",
+                        "used_by_views",
+                    )
+                },
             ),
             (
                 _("What is allowed"),

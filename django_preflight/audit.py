@@ -24,7 +24,7 @@ from django.db.models import F
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from . import conf
+from . import conf, metrics
 from .engine.decision import Decision, RequestFacts
 
 logger = logging.getLogger("django_preflight")
@@ -100,12 +100,16 @@ class AuditBuffer:
         )
         now = timezone.now()
         with self._lock:
-            self._add(key, Tally(1, now, now), settings.AUDIT_BUFFER_SIZE)
+            folded = self._add(key, Tally(1, now, now), settings.AUDIT_BUFFER_SIZE)
+        if folded:
+            metrics.audit_folded(1)
         self._ensure_flusher(settings.AUDIT_FLUSH_INTERVAL)
 
-    def _add(self, key: Key, tally: Tally, capacity: int) -> None:
+    def _add(self, key: Key, tally: Tally, capacity: int) -> bool:
+        """Merge one tally; True when it was folded into its reason's overflow entry."""
         existing = self._pending.get(key)
-        if existing is None and len(self._pending) >= capacity and not key.overflow:
+        folded = existing is None and len(self._pending) >= capacity and not key.overflow
+        if folded:
             key = _overflow_key(key)
             self.folded += tally.count
             existing = self._pending.get(key)
@@ -115,6 +119,7 @@ class AuditBuffer:
             existing.count += tally.count
             existing.first_seen = min(existing.first_seen, tally.first_seen)
             existing.last_seen = max(existing.last_seen, tally.last_seen)
+        return folded
 
     @property
     def pending(self) -> int:

@@ -218,8 +218,83 @@ def _policy_warnings() -> list[checks.CheckMessage]:
         return []
 
 
+CSRF_MIDDLEWARE = "django.middleware.csrf.CsrfViewMiddleware"
+POLICY_CSRF_MIDDLEWARE = "django_preflight.csrf.CsrfViewMiddleware"
+DRF_SESSION = "rest_framework.authentication.SessionAuthentication"
+POLICY_DRF_SESSION = "django_preflight.drf.SessionAuthentication"
+DRF_DEFAULT_AUTHENTICATION = (DRF_SESSION, "rest_framework.authentication.BasicAuthentication")
+
+
+def csrf_untrusted_origins(limit: int = 5) -> list[str]:
+    """Origins of enabled credentialed policies that CSRF_TRUSTED_ORIGINS does not list."""
+    from .models import AllowedOrigin
+
+    trusted = set(getattr(settings, "CSRF_TRUSTED_ORIGINS", ()))
+    values = (
+        AllowedOrigin.objects.filter(
+            policy__enabled=True, policy__report_only=False, policy__allow_credentials=True
+        )
+        .exclude(value__in=trusted)
+        .order_by("value")
+        .values_list("value", flat=True)
+        .distinct()
+    )
+    return list(values[:limit])
+
+
+def _drf_session_classes() -> Sequence[str]:
+    if "rest_framework" not in settings.INSTALLED_APPS:
+        return ()
+    rest_framework: dict[str, Any] = getattr(settings, "REST_FRAMEWORK", None) or {}
+    return tuple(rest_framework.get("DEFAULT_AUTHENTICATION_CLASSES", DRF_DEFAULT_AUTHENTICATION))
+
+
+def check_csrf(**kwargs: Any) -> list[checks.CheckMessage]:
+    """Credentialed policies allow origins that Django's CSRF check refuses, unless either
+    the policy-aware CSRF check is installed or CSRF_TRUSTED_ORIGINS lists them too."""
+    from django.db import DatabaseError
+
+    middleware: Sequence[str] = getattr(settings, "MIDDLEWARE", None) or ()
+    django_csrf = CSRF_MIDDLEWARE in middleware
+    drf_session = DRF_SESSION in _drf_session_classes()
+    if not (django_csrf or drf_session):
+        return []
+    try:
+        untrusted = csrf_untrusted_origins()
+    except DatabaseError:
+        return []
+    if not untrusted:
+        return []
+    listed = ", ".join(untrusted)
+    messages: list[checks.CheckMessage] = []
+    if django_csrf:
+        messages.append(
+            checks.Info(
+                "Credentialed CORS policies allow origins that Django's CSRF check refuses "
+                f"('Origin checking failed'), such as {listed}: they are not in "
+                "CSRF_TRUSTED_ORIGINS, so their cookie-authenticated writes fail with 403.",
+                hint=f"Replace {CSRF_MIDDLEWARE} with {POLICY_CSRF_MIDDLEWARE} in MIDDLEWARE "
+                "to trust, for the CSRF origin check only, the origins credentialed policies "
+                "allow (tokens are still required); or list them in CSRF_TRUSTED_ORIGINS.",
+                id="django_preflight.I001",
+            )
+        )
+    if drf_session:
+        messages.append(
+            checks.Info(
+                "DRF's SessionAuthentication runs Django's CSRF origin check, which refuses "
+                f"origins credentialed CORS policies allow, such as {listed}.",
+                hint=f"Use {POLICY_DRF_SESSION} in DEFAULT_AUTHENTICATION_CLASSES instead of "
+                f"{DRF_SESSION}, or list the origins in CSRF_TRUSTED_ORIGINS.",
+                id="django_preflight.I002",
+            )
+        )
+    return messages
+
+
 def register() -> None:
     """Called from the app config."""
     checks.register(check_middleware)
     checks.register(check_settings)
     checks.register(check_deploy, checks.Tags.security, deploy=True)
+    checks.register(check_csrf, checks.Tags.security, deploy=True)

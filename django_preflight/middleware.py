@@ -14,7 +14,7 @@ from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils.cache import patch_vary_headers
 
-from . import conf
+from . import conf, metrics, routing
 from .engine.decision import Decision, Outcome, Reason, RequestFacts, decide
 from .engine.policy import PolicySet
 from .reporting import report_refusal
@@ -59,8 +59,8 @@ class PreflightMiddleware:
         decision = self._decide(policies, facts)
         if facts.is_preflight:
             return self._answer_preflight(policies, decision, facts, request)
-        if decision.enforce and not is_same_origin(request, facts.origin):
-            return forbidden(decision)
+        if (blocked := check_actual(decision, facts, request)) is not None:
+            return blocked
         response = cast(HttpResponseBase, self.get_response(request))
         return add_cors_headers(response, decision)
 
@@ -72,14 +72,14 @@ class PreflightMiddleware:
         decision = self._decide(policies, facts)
         if facts.is_preflight:
             return self._answer_preflight(policies, decision, facts, request)
-        if decision.enforce and not is_same_origin(request, facts.origin):
-            return forbidden(decision)
+        if (blocked := check_actual(decision, facts, request)) is not None:
+            return blocked
         response = await cast(Awaitable[HttpResponseBase], self.get_response(request))
         return add_cors_headers(response, decision)
 
     @staticmethod
     def _decide(policies: PolicySet, facts: RequestFacts) -> Decision:
-        return decide(policies, facts, conf.get().MAX_REQUESTED_HEADERS)
+        return decide_request(policies, facts, conf.get().MAX_REQUESTED_HEADERS)
 
     @staticmethod
     def _answer_preflight(
@@ -103,8 +103,9 @@ class PreflightMiddleware:
             # Refusals are aggregated in the audit and logged rate-limited; a django.request
             # warning for each would let a flood of them fill the logs.
             response._has_been_logged = True  # type: ignore[attr-defined]
+        metrics.count_preflight(decision)
         if policies.report_only is not None:
-            shadow = decide(policies.report_only, facts, settings.MAX_REQUESTED_HEADERS)
+            shadow = decide_request(policies.report_only, facts, settings.MAX_REQUESTED_HEADERS)
             if shadow.refused and shadow.reason is not Reason.NO_POLICY:
                 report_refusal(shadow, facts, request, report_only=True)
         # An empty answer has no content type; this response was created here, so there is no
@@ -113,6 +114,38 @@ class PreflightMiddleware:
         response.headers["Content-Length"] = "0"
         response.headers["Vary"] = ", ".join(decision.vary)
         return response
+
+
+def decide_request(
+    policies: PolicySet, facts: RequestFacts, max_requested_headers: int
+) -> Decision:
+    """Decide with the policy the request's view names, if it names one, else by path."""
+    view = routing.view_policy(facts.path) if policies.views else None
+    return decide(policies, facts, max_requested_headers, view)
+
+
+def check_actual(
+    decision: Decision, facts: RequestFacts, request: HttpRequest
+) -> HttpResponse | None:
+    """The 403 for a cross-origin write the policies enforce against; counts the request.
+
+    Same-origin requests (browsers send Origin on those writes too) are neither counted nor
+    refused; telling them apart costs a host lookup, done only when something depends on it.
+    """
+    if decision.outcome is Outcome.ACTUAL_ALLOWED:
+        metrics.count_request(decision, "allowed")
+        return None
+    if decision.reason is not Reason.ORIGIN_NOT_ALLOWED or not (
+        decision.enforce or metrics.enabled()
+    ):
+        return None
+    if is_same_origin(request, facts.origin):
+        return None
+    if decision.enforce:
+        metrics.count_request(decision, "blocked")
+        return forbidden(decision)
+    metrics.count_request(decision, "not_allowed")
+    return None
 
 
 def is_same_origin(request: HttpRequest, origin: str | None) -> bool:

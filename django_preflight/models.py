@@ -103,6 +103,15 @@ class CorsPolicy(models.Model):
             "allows, so a browser's cached preflight cannot keep a removed origin writing."
         ),
     )
+    views_only = models.BooleanField(
+        _("only for views that name it"),
+        default=False,
+        help_text=_(
+            "Apply this policy only to views decorated with @cors_policy(name) or with a "
+            "cors_policy attribute; its path prefix then covers nothing. A view's policy "
+            "always takes precedence over path prefixes."
+        ),
+    )
     report_only = models.BooleanField(
         _("report only"),
         default=False,

@@ -28,6 +28,7 @@ POLICY_FIELDS = (
     "allow_private_network",
     "report_only",
     "enforce_on_server",
+    "views_only",
 )
 MAX_FILE_BYTES = 50 * 1024 * 1024
 

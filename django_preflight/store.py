@@ -18,7 +18,7 @@ from collections import defaultdict
 from django.core.cache import caches
 from django.db import DatabaseError
 
-from . import conf
+from . import conf, metrics
 from .engine.policy import OriginKind, OriginSpec, PolicySet, PolicySpec, build_policy_set
 
 logger = logging.getLogger("django_preflight")
@@ -69,6 +69,7 @@ class PolicyStore:
         try:
             snapshot = load_policy_set()
         except DatabaseError:
+            metrics.snapshot_failed()
             logger.exception(
                 "django-preflight could not load policies; the last good snapshot keeps serving "
                 "and the load is retried after the refresh interval"
@@ -83,6 +84,7 @@ class PolicyStore:
             )
         self._snapshot = snapshot
         self._version = version
+        metrics.snapshot_built(snapshot)
         self._stale = self._changes != changes_seen
 
     def mark_stale(self) -> None:
@@ -159,6 +161,7 @@ def load_policy_set() -> PolicySet:
             origins=tuple(origins.get(row["id"], ())),
             report_only=row["report_only"],
             enforce_on_server=row["enforce_on_server"],
+            views_only=row["views_only"],
         )
         for row in CorsPolicy.objects.filter(enabled=True).values()
     ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from io import StringIO
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -14,7 +15,10 @@ from django_preflight.models import CorsPolicy
 pytestmark = pytest.mark.django_db
 
 
-def test_status_lists_tiers_and_skipped_rows(make_policy: Callable[..., CorsPolicy]) -> None:
+def test_status_lists_tiers_and_skipped_rows(
+    make_policy: Callable[..., CorsPolicy], settings: Any
+) -> None:
+    settings.ROOT_URLCONF = "tests.security.urls"  # no view there names a policy
     make_policy(origins=("https://a.example",), name="api", path_prefix="/api/")
     make_policy(origins=("https://b.example",), name="site", path_prefix="/")
     broken = make_policy(origins=(), name="broken", path_prefix="/broken/")

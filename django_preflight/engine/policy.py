@@ -21,6 +21,7 @@ from .origins import (
     parse_request_origin,
 )
 from .tokens import is_token
+from .views import ViewPolicies
 
 MAX_PATH_PREFIX_LENGTH = 200
 MAX_AGE_BROWSER_CAP = 7200
@@ -81,6 +82,7 @@ class PolicySpec:
     origins: tuple[OriginSpec, ...] = ()
     report_only: bool = False
     enforce_on_server: bool = False
+    views_only: bool = False
 
 
 def validate_path_prefix(prefix: str) -> str:
@@ -338,6 +340,7 @@ class PolicySet:
     rejected: tuple[Rejected, ...] = ()
     origin_count: int = 0
     report_only: PolicySet | None = None
+    views: ViewPolicies = field(default_factory=ViewPolicies, compare=False)
 
     def tier_for(self, path: str) -> PathTier | None:
         """The tier with the longest prefix covering ``path``, if any."""
@@ -363,13 +366,18 @@ def build_policy_set(specs: Iterable[PolicySpec]) -> PolicySet:
     if shadow is None:
         return compiled
     return PolicySet(
-        compiled.tiers, compiled.rejected + shadow.rejected, compiled.origin_count, shadow
+        compiled.tiers,
+        compiled.rejected + shadow.rejected,
+        compiled.origin_count,
+        shadow,
+        compiled.views,
     )
 
 
 def _compile_set(specs: Iterable[PolicySpec]) -> PolicySet:
     grouped: dict[str, list[tuple[CompiledPolicy, tuple[OriginSpec, ...]]]] = {}
     rejected: list[Rejected] = []
+    views = ViewPolicies()
     origin_count = 0
     for spec in sorted(specs, key=lambda s: (s.name, s.id)):
         try:
@@ -377,7 +385,11 @@ def _compile_set(specs: Iterable[PolicySpec]) -> PolicySet:
         except PolicyError as exc:
             rejected.append(Rejected(spec.id, spec.name, str(exc)))
             continue
-        grouped.setdefault(validate_path_prefix(spec.path_prefix), []).append((compiled, origins))
+        views.add(compiled, origins, views_only=spec.views_only)
+        if not spec.views_only:
+            grouped.setdefault(validate_path_prefix(spec.path_prefix), []).append(
+                (compiled, origins)
+            )
         origin_count += len(origins)
     tiers = []
     for base in sorted(grouped, key=len, reverse=True):
@@ -388,4 +400,5 @@ def _compile_set(specs: Iterable[PolicySpec]) -> PolicySet:
         policies = tuple(c for c, _ in grouped[base])
         enforce = any(p.enforce_on_server for p in policies)
         tiers.append(PathTier(base, index, policies, enforce))
-    return PolicySet(tuple(tiers), tuple(rejected), origin_count)
+    views.share(tiers)
+    return PolicySet(tuple(tiers), tuple(rejected), origin_count, views=views)

@@ -7,19 +7,21 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from ... import conf
+from ... import conf, routing
 from ...audit import buffer
 from ...corsheaders_import import SETTING_NAMES, create_drafts, translate
 from ...engine.address_space import AddressSpace
 from ...engine.advice import Advice
 from ...engine.browser import CorsRequest
 from ...engine.diagnose import diagnose
+from ...engine.views import for_view
 from ...models import RejectedPreflight
 from ...portable import ImportFileError, apply_import, export_policies, parse, plan_import
 from ...probe import probe
@@ -156,6 +158,11 @@ class Command(BaseCommand):
         for tier in snapshot.report_only.tiers if snapshot.report_only else ():
             names = ", ".join(p.name for p in tier.policies)
             self.stdout.write(f"  {tier.base or '/'} (report only): {names}")
+        for name in sorted(snapshot.views.views_only):
+            self.stdout.write(f"  only for views naming it: {name}")
+        for name, views in sorted(routing.views_by_policy().items()):
+            state = "" if name in snapshot.views else " (not an enabled policy: no CORS headers)"
+            self.stdout.write(f"  used by views, policy '{name}'{state}: {'; '.join(views)}")
         for rejected in snapshot.rejected:
             self.stderr.write(f"  skipped {rejected.name!r}: {rejected.problem}")
 
@@ -205,9 +212,21 @@ class Command(BaseCommand):
 
     def _explain(self, request: CorsRequest) -> bool:
         settings = conf.get()
-        result = diagnose(load_policy_set(), request, settings.REFUSED_STATUS)
+        policies = load_policy_set()
+        view = routing.describe(unquote(urlsplit(request.url).path) or "/")
+        if view is not None:
+            policies = for_view(policies, view[0])
+        result = diagnose(policies, request, settings.REFUSED_STATUS)
         self.stdout.write(f"Call:       {_describe(request)}")
-        self.stdout.write(f"Covered by: {result.covered_by}")
+        if view is None:
+            self.stdout.write(f"Covered by: {result.covered_by}")
+        else:
+            name, label = view
+            state = "" if policies.tiers else ", which is not an enabled policy: nothing covers it"
+            self.stdout.write(
+                f"Covered by: view {label}, which names policy '{name}'{state} "
+                "(a view's policy takes precedence over path prefixes)"
+            )
         self.stdout.write(f"Origin:     {result.matched_by}")
         for label, decision in (("Preflight", result.preflight), ("Request", result.actual)):
             if decision is None:
