@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -111,6 +112,7 @@ _RULES: dict[str, tuple[Any, str]] = {
     ),
     "NETGUARD_RESOLVER": (_callable_path, "None or the dotted path of a callable"),
     "RELAY_STATS_INTERVAL": (lambda v: _positive_number(v, allow_zero=True), "seconds, 0 or more"),
+    "METRICS": (lambda v: isinstance(v, bool), "True or False"),
 }
 
 
@@ -137,6 +139,14 @@ def check_settings(**kwargs: Any) -> list[checks.CheckMessage]:
                     id="django_preflight.E003",
                 )
             )
+    if current.METRICS is True and importlib.util.find_spec("prometheus_client") is None:
+        errors.append(
+            checks.Error(
+                f"{conf.PREFIX}METRICS is on but prometheus-client is not installed.",
+                hint="pip install 'django-preflight[metrics]', or turn the setting off.",
+                id="django_preflight.E005",
+            )
+        )
     return errors
 
 
