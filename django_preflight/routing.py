@@ -25,8 +25,14 @@ MAX_CACHED_PATH = 512
 
 
 def view_policy(path: str) -> str | None:
-    """The policy named by the view ``path`` routes to, if any. Steady state: one LRU hit."""
+    """The policy named by the view ``path`` routes to, if any. Steady state: one LRU hit.
+
+    A URLconf in which no view names a policy is never resolved against, so such a project
+    pays nothing, even for paths it has never seen.
+    """
     urlconf = getattr(settings, "ROOT_URLCONF", None)
+    if not _names_policies(urlconf):
+        return None
     if len(path) > MAX_CACHED_PATH:
         # Resolved like Django routes it, but kept out of the cache so that long, made-up
         # paths cannot make it hold much.
@@ -45,15 +51,26 @@ def _resolve(urlconf: Any, path: str) -> str | None:
 _cached = lru_cache(maxsize=CACHE_SIZE)(_resolve)
 
 
+@lru_cache(maxsize=16)
+def _names_policies(urlconf: Any) -> bool:
+    return any(policy_of(view) is not None for _, view in _walk(_patterns(urlconf), "/"))
+
+
+def _patterns(urlconf: Any) -> Sequence[Any]:
+    patterns: Sequence[Any] = get_resolver(urlconf).url_patterns
+    return patterns
+
+
 @receiver(setting_changed)
 def _clear(*, setting: str, **kwargs: Any) -> None:
     if setting == "ROOT_URLCONF":
-        _cached.cache_clear()
+        clear()
 
 
 def clear() -> None:
     """Forget every resolution: after URL patterns change at run time (tests, reloads)."""
     _cached.cache_clear()
+    _names_policies.cache_clear()
 
 
 def describe(path: str) -> tuple[str, str] | None:
@@ -69,7 +86,7 @@ def describe(path: str) -> tuple[str, str] | None:
 def views_by_policy() -> dict[str, list[str]]:
     """Every routed view that names a policy, as 'route (module.view)', by policy name."""
     found: dict[str, list[str]] = {}
-    for route, view in _walk(get_resolver().url_patterns, "/"):
+    for route, view in _walk(_patterns(getattr(settings, "ROOT_URLCONF", None)), "/"):
         name = policy_of(view)
         if name is not None:
             found.setdefault(name, []).append(f"{route} ({_label(view)})")

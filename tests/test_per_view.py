@@ -204,3 +204,13 @@ def test_admin_shows_the_views_using_a_policy(
     assert "/api/hooks/stripe/ (tests.views.webhook)" in page.content.decode()
     other = client.get(f"/admin/django_preflight/corspolicy/{api.pk}/change/")
     assert "No view names this policy." in other.content.decode()
+
+
+def test_a_urlconf_without_views_naming_policies_is_never_resolved_against(
+    client: Client, api: CorsPolicy, settings: Any
+) -> None:
+    settings.ROOT_URLCONF = "tests.security.urls"
+    preflight(client, "/api/anything/", APP)
+    preflight(client, "/api/something-else/", APP)
+    assert routing._cached.cache_info().currsize == 0
+    assert routing._names_policies.cache_info().currsize == 1
