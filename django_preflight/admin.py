@@ -24,11 +24,10 @@ from django.utils.translation import gettext_lazy as _
 
 from . import conf, remedies, store
 from .engine.browser import CorsRequest
-from .engine.diagnose import diagnose
 from .engine.policy import MAX_AGE_BROWSER_CAP
 from .forms import AllowedOriginInlineForm, AllowedOriginInlineFormSet, TestRequestForm
 from .models import AllowedOrigin, CorsPolicy, RejectedPreflight
-from .routing import views_by_policy
+from .routing import diagnose_call, views_by_policy
 from .scan import admin as _scan_admin  # noqa: F401  (registers the scan pages)
 
 if TYPE_CHECKING:
@@ -62,6 +61,26 @@ def null_origin_warning(policy: CorsPolicy) -> str:
         "Policy “%(name)s” allows the 'null' origin: any sandboxed page can send 'null', so "
         "any website can call these paths from a sandboxed iframe."
     ) % {"name": policy.name}
+
+
+def csrf_warning(policy: CorsPolicy) -> str | None:
+    """A credentialed policy's origins still fail Django's own CSRF check: say how to fix it."""
+    from .checks import csrf_untrusted_origins, plain_csrf_checks
+
+    if not (policy.enabled and policy.allow_credentials) or policy.report_only:
+        return None
+    if not any(plain_csrf_checks()):
+        return None
+    untrusted = csrf_untrusted_origins(policy_id=policy.pk)
+    if not untrusted:
+        return None
+    return gettext(
+        "Django's CSRF check will refuse cookie-authenticated writes from %(origins)s "
+        "(“Origin checking failed”): they are not in CSRF_TRUSTED_ORIGINS. Use "
+        "django_preflight.csrf.CsrfViewMiddleware (and, with DRF, "
+        "django_preflight.drf.SessionAuthentication) to trust the origins credentialed "
+        "policies allow, or list them in CSRF_TRUSTED_ORIGINS."
+    ) % {"origins": ", ".join(untrusted)}
 
 
 def _publish_after_commit(using: str) -> None:
@@ -233,6 +252,8 @@ class CorsPolicyAdmin(_PolicyAdminBase):
             messages.warning(request, max_age_warning(policy))
         if policy.origins.filter(kind=AllowedOrigin.Kind.NULL).exists():
             messages.warning(request, null_origin_warning(policy))
+        if warning := csrf_warning(policy):
+            messages.warning(request, warning)
 
     def get_urls(self) -> list[URLPattern]:
         """Add the 'test a request' page next to the policy list."""
@@ -259,7 +280,7 @@ class CorsPolicyAdmin(_PolicyAdminBase):
         }
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
-            result = diagnose(
+            result = diagnose_call(
                 store.load_policy_set(),
                 CorsRequest(
                     data["url"],

@@ -235,19 +235,18 @@ POLICY_DRF_SESSION = "django_preflight.drf.SessionAuthentication"
 DRF_DEFAULT_AUTHENTICATION = (DRF_SESSION, "rest_framework.authentication.BasicAuthentication")
 
 
-def csrf_untrusted_origins(limit: int = 5) -> list[str]:
-    """Origins of enabled credentialed policies that CSRF_TRUSTED_ORIGINS does not list."""
+def csrf_untrusted_origins(limit: int = 5, policy_id: int | None = None) -> list[str]:
+    """Origins of enabled credentialed policies (or of one) that CSRF_TRUSTED_ORIGINS lacks."""
     from .models import AllowedOrigin
 
     trusted = set(getattr(settings, "CSRF_TRUSTED_ORIGINS", ()))
+    rows = AllowedOrigin.objects.filter(
+        policy__enabled=True, policy__report_only=False, policy__allow_credentials=True
+    )
+    if policy_id is not None:
+        rows = rows.filter(policy_id=policy_id)
     values = (
-        AllowedOrigin.objects.filter(
-            policy__enabled=True, policy__report_only=False, policy__allow_credentials=True
-        )
-        .exclude(value__in=trusted)
-        .order_by("value")
-        .values_list("value", flat=True)
-        .distinct()
+        rows.exclude(value__in=trusted).order_by("value").values_list("value", flat=True).distinct()
     )
     return list(values[:limit])
 
@@ -259,14 +258,18 @@ def _drf_session_classes() -> Sequence[str]:
     return tuple(rest_framework.get("DEFAULT_AUTHENTICATION_CLASSES", DRF_DEFAULT_AUTHENTICATION))
 
 
+def plain_csrf_checks() -> tuple[bool, bool]:
+    """Whether Django's own CSRF middleware, and DRF's own SessionAuthentication, are in use."""
+    middleware: Sequence[str] = getattr(settings, "MIDDLEWARE", None) or ()
+    return CSRF_MIDDLEWARE in middleware, DRF_SESSION in _drf_session_classes()
+
+
 def check_csrf(**kwargs: Any) -> list[checks.CheckMessage]:
     """Credentialed policies allow origins that Django's CSRF check refuses, unless either
     the policy-aware CSRF check is installed or CSRF_TRUSTED_ORIGINS lists them too."""
     from django.db import DatabaseError
 
-    middleware: Sequence[str] = getattr(settings, "MIDDLEWARE", None) or ()
-    django_csrf = CSRF_MIDDLEWARE in middleware
-    drf_session = DRF_SESSION in _drf_session_classes()
+    django_csrf, drf_session = plain_csrf_checks()
     if not (django_csrf or drf_session):
         return []
     try:

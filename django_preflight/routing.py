@@ -9,8 +9,10 @@ by name in the current snapshot on each request.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from functools import lru_cache
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
 from django.core.signals import setting_changed
@@ -19,6 +21,10 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from django.urls.exceptions import Resolver404
 
 from .decorators import policy_of
+from .engine.browser import CorsRequest
+from .engine.diagnose import Diagnosis, diagnose
+from .engine.policy import PolicySet
+from .engine.views import for_view
 
 CACHE_SIZE = 4096
 MAX_CACHED_PATH = 512
@@ -105,3 +111,20 @@ def _walk(patterns: Sequence[Any], prefix: str) -> Iterator[tuple[str, Any]]:
 def _label(view: Any) -> str:
     target = getattr(view, "view_class", None) or getattr(view, "cls", None) or view
     return f"{target.__module__}.{target.__qualname__}"
+
+
+def diagnose_call(policies: PolicySet, request: CorsRequest, refused_status: int) -> Diagnosis:
+    """``diagnose``, with the policy the called view names deciding alone, as it does live."""
+    # The middleware matches Django's path_info, which is percent-decoded.
+    view = describe(unquote(urlsplit(request.url).path) or "/")
+    if view is None:
+        return diagnose(policies, request, refused_status)
+    name, label = view
+    narrowed = for_view(policies, name)
+    result = diagnose(narrowed, request, refused_status)
+    state = "" if narrowed.tiers else ", which is not an enabled policy: nothing covers it"
+    return replace(
+        result,
+        covered_by=f"view {label}, which names policy '{name}'{state} "
+        "(a view's policy takes precedence over path prefixes)",
+    )

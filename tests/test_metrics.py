@@ -139,3 +139,14 @@ def test_check_refuses_metrics_without_prometheus_client(
     assert [e.id for e in check_settings()] == []
     monkeypatch.setitem(sys.modules, "prometheus_client", None)
     assert [e.id for e in check_settings()] == ["django_preflight.E005"]
+
+
+@pytest.mark.usefixtures("enabled")
+def test_enforced_refusals_are_counted_as_blocked(
+    client: Client, make_policy: Callable[..., CorsPolicy]
+) -> None:
+    make_policy(origins=(APP,), name="enforced", path_prefix="/api/", enforce_on_server=True)
+    name = "django_preflight_cross_origin_requests_total"
+    before = value(name, policy="enforced", outcome="blocked")
+    assert client.post("/api/plain/", HTTP_ORIGIN=EVIL).status_code == 403
+    assert value(name, policy="enforced", outcome="blocked") == before + 1

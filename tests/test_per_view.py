@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from io import StringIO
 from typing import Any
@@ -10,6 +11,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.test import Client
+from django.urls import reverse
 
 from django_preflight import routing
 from django_preflight.decorators import cors_policy, policy_of
@@ -214,3 +216,21 @@ def test_a_urlconf_without_views_naming_policies_is_never_resolved_against(
     preflight(client, "/api/something-else/", APP)
     assert routing._cached.cache_info().currsize == 0
     assert routing._names_policies.cache_info().currsize == 1
+
+
+def test_admin_test_page_decides_with_the_view_policy(
+    client: Client, api: CorsPolicy, webhooks: CorsPolicy
+) -> None:
+    client.force_login(User.objects.create_superuser("admin", "a@example.com", "pw"))
+    page = client.post(
+        reverse("admin:django_preflight_corspolicy_test_request"),
+        {
+            "url": "/api/hooks/stripe/",
+            "origin": ANYONE,
+            "method": "POST",
+            "headers": "Content-Type: application/json",
+        },
+    )
+    text = html.unescape(page.content.decode())
+    assert "view /api/hooks/stripe/ (tests.views.webhook), which names policy 'webhooks'" in text
+    assert "Allowed: the page can read the response" in text

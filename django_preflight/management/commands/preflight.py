@@ -7,7 +7,6 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -20,8 +19,6 @@ from ...corsheaders_import import SETTING_NAMES, create_drafts, translate
 from ...engine.address_space import AddressSpace
 from ...engine.advice import Advice
 from ...engine.browser import CorsRequest
-from ...engine.diagnose import diagnose
-from ...engine.views import for_view
 from ...models import RejectedPreflight
 from ...portable import ImportFileError, apply_import, export_policies, parse, plan_import
 from ...probe import probe
@@ -212,21 +209,9 @@ class Command(BaseCommand):
 
     def _explain(self, request: CorsRequest) -> bool:
         settings = conf.get()
-        policies = load_policy_set()
-        view = routing.describe(unquote(urlsplit(request.url).path) or "/")
-        if view is not None:
-            policies = for_view(policies, view[0])
-        result = diagnose(policies, request, settings.REFUSED_STATUS)
+        result = routing.diagnose_call(load_policy_set(), request, settings.REFUSED_STATUS)
         self.stdout.write(f"Call:       {_describe(request)}")
-        if view is None:
-            self.stdout.write(f"Covered by: {result.covered_by}")
-        else:
-            name, label = view
-            state = "" if policies.tiers else ", which is not an enabled policy: nothing covers it"
-            self.stdout.write(
-                f"Covered by: view {label}, which names policy '{name}'{state} "
-                "(a view's policy takes precedence over path prefixes)"
-            )
+        self.stdout.write(f"Covered by: {result.covered_by}")
         self.stdout.write(f"Origin:     {result.matched_by}")
         for label, decision in (("Preflight", result.preflight), ("Request", result.actual)):
             if decision is None:
