@@ -8,9 +8,10 @@ from io import StringIO
 from typing import Any
 
 import pytest
+from asgiref.sync import async_to_sync
 from django.contrib.auth.models import User
 from django.core.management import call_command
-from django.test import Client
+from django.test import AsyncClient, Client
 from django.urls import reverse
 
 from django_preflight import routing
@@ -234,3 +235,17 @@ def test_admin_test_page_decides_with_the_view_policy(
     text = html.unescape(page.content.decode())
     assert "view /api/hooks/stripe/ (tests.views.webhook), which names policy 'webhooks'" in text
     assert "Allowed: the page can read the response" in text
+
+
+def test_the_async_path_honours_the_view_policy(api: CorsPolicy, webhooks: CorsPolicy) -> None:
+    async def exercise() -> tuple[Any, Any]:
+        client = AsyncClient()
+        headers = {"Origin": ANYONE, "Access-Control-Request-Method": "POST"}
+        hook = await client.options("/api/hooks/stripe/", headers=headers)
+        neighbour = await client.options("/api/hooks/other/", headers=headers)
+        return hook, neighbour
+
+    hook, neighbour = async_to_sync(exercise)()
+    assert hook.status_code == 204
+    assert hook.headers["Access-Control-Allow-Origin"] == "*"
+    assert neighbour.status_code == 403
