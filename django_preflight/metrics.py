@@ -81,11 +81,11 @@ class _Metrics:
             "Refusals counted in an overflow row without their details (audit buffer full).",
             namespace=NAMESPACE,
         )
-        self._children: dict[tuple[str, ...], Any] = {}
+        self._children: dict[tuple[Any, ...], Any] = {}
 
     def child(self, metric: Any, *labels: str) -> Any:
         """A labelled child, cached: prometheus-client's own lookup takes a lock."""
-        key = (metric._name, *labels)
+        key = (metric, *labels)
         found = self._children.get(key)
         if found is None:
             if len(self._children) >= MAX_CHILDREN:
