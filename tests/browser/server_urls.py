@@ -15,6 +15,7 @@ from rest_framework.decorators import api_view, permission_classes
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from django_preflight.decorators import cors_policy
 from example_project.urls import urlpatterns as example_urlpatterns
 
 
@@ -74,7 +75,16 @@ def session_write_drf(request: Request) -> Response:
     return Response({"user": request.user.get_username()})
 
 
+@cors_policy("webhooks")
+@csrf_exempt
+def webhook(request: HttpRequest) -> HttpResponse:
+    """Names its own policy: open to any origin inside the credentialed API."""
+    return JsonResponse({"received": request.method})
+
+
 urlpatterns = [
+    path("api/hooks/incoming/", webhook),
+    path("api/hooks/neighbour/", outside),
     path("api/session/login/", session_login),
     path("api/session/write/", session_write),
     path("api/session/drf-write/", session_write_drf),
