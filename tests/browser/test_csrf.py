@@ -67,18 +67,6 @@ def other_frontend() -> Iterator[FrontendServer]:
     server.stop()
 
 
-@pytest.fixture
-def credentialed(policies: Callable[..., int], frontend: FrontendServer) -> None:
-    policies(
-        "frontend",
-        frontend.origin,
-        path_prefix="/api/",
-        allow_credentials=True,
-        allowed_methods=["GET", "POST"],
-        allowed_headers=["content-type", "x-csrftoken"],
-    )
-
-
 def sign_in(session: PageSession, api: ServerProcess) -> str:
     """Sign in through the API from the page; returns the CSRF token the API handed out."""
     outcome = session.fetch(
@@ -110,7 +98,7 @@ def writes_since(api: ServerProcess, start: int) -> list[str]:
     return re.findall(r"write by \S+ from \S+", api.log_path.read_text()[start:])
 
 
-@pytest.mark.usefixtures("credentialed")
+@pytest.mark.usefixtures("credentialed_frontend")
 @pytest.mark.parametrize("path", WRITES, ids=["django", "drf"])
 def test_credentialed_post_passes_the_policy_aware_csrf_check(
     open_page: Callable[[str], PageSession],
@@ -126,7 +114,7 @@ def test_credentialed_post_passes_the_policy_aware_csrf_check(
     assert outcome.json() == {"user": ALICE}
 
 
-@pytest.mark.usefixtures("credentialed")
+@pytest.mark.usefixtures("credentialed_frontend")
 @pytest.mark.parametrize("path", WRITES, ids=["django", "drf"])
 def test_django_and_drf_own_checks_refuse_the_allowed_origin_in_their_words(
     open_page: Callable[[str], PageSession],
@@ -149,7 +137,7 @@ def test_django_and_drf_own_checks_refuse_the_allowed_origin_in_their_words(
         assert outcome.json() == {"detail": "CSRF Failed: " + origin_failure(frontend.origin)}
 
 
-@pytest.mark.usefixtures("credentialed")
+@pytest.mark.usefixtures("credentialed_frontend")
 @pytest.mark.parametrize("path", WRITES, ids=["django", "drf"])
 def test_an_origin_no_credentialed_policy_allows_still_fails_the_csrf_check(
     open_page: Callable[[str], PageSession],

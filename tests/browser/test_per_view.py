@@ -25,15 +25,7 @@ JSON = {"Content-Type": "application/json"}
 
 
 @pytest.fixture
-def api_and_webhooks(policies: Callable[..., int], frontend: FrontendServer) -> None:
-    policies(
-        "frontend",
-        frontend.origin,
-        path_prefix="/api/",
-        allow_credentials=True,
-        allowed_methods=["GET", "POST"],
-        allowed_headers=["content-type"],
-    )
+def api_and_webhooks(policies: Callable[..., int], credentialed_frontend: int) -> None:
     policies(
         "webhooks",
         ("any", ""),
