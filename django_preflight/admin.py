@@ -122,7 +122,13 @@ class CorsPolicyAdmin(_PolicyAdminBase):
         "report_only",
         "updated_at",
     )
-    list_filter = ("enabled", "report_only", "allow_credentials", "allow_private_network")
+    list_filter = (
+        "enabled",
+        "report_only",
+        "views_only",
+        "allow_credentials",
+        "allow_private_network",
+    )
     search_fields = ("name", "path_prefix", "origins__value")
     search_help_text = _("Search by name, path prefix, or any allowed origin.")
     readonly_fields = ("created_at", "updated_at", "origin_summary", "used_by_views")

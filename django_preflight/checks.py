@@ -166,6 +166,39 @@ def check_deploy(**kwargs: Any) -> list[checks.CheckMessage]:
     return warnings + _policy_warnings()
 
 
+def _covers(policy: Any) -> str:
+    return "the views naming it" if policy.views_only else policy.path_prefix
+
+
+def check_view_policies(**kwargs: Any) -> list[checks.CheckMessage]:
+    """A view naming a policy that is not enabled gets no CORS header at all: say which."""
+    from django.db import DatabaseError
+
+    from .models import CorsPolicy
+    from .routing import views_by_policy
+
+    named = views_by_policy()
+    if not named:
+        return []
+    try:
+        enabled = set(
+            CorsPolicy.objects.filter(enabled=True, name__in=named).values_list("name", flat=True)
+        )
+    except DatabaseError:
+        return []
+    return [
+        checks.Warning(
+            f"{', '.join(views)} name{'s' if len(views) == 1 else ''} CORS policy '{name}', "
+            "which is not an enabled policy: no CORS header is sent for "
+            f"{'it' if len(views) == 1 else 'them'}.",
+            hint=f"Create or enable a policy named '{name}', or fix the name in the view.",
+            id="django_preflight.W005",
+        )
+        for name, views in sorted(named.items())
+        if name not in enabled
+    ]
+
+
 _HTTP_NOT_FORCED_TO_HTTPS = re.compile(r"http(?!s(?![?*]|\{0))(?!\[s\](?![?*]|\{0))")
 
 
@@ -208,7 +241,7 @@ def _policy_warnings() -> list[checks.CheckMessage]:
             (
                 "W003",
                 anys,
-                "allows any origin on {prefix}: make sure nothing under it relies on "
+                "allows any origin on {prefix}: make sure nothing there relies on "
                 "session cookies or network position for access.",
                 "Restrict the policy to known origins, or its path prefix to public endpoints.",
             ),
@@ -216,7 +249,7 @@ def _policy_warnings() -> list[checks.CheckMessage]:
         return [
             checks.Warning(
                 f"CORS policy '{origin.policy.name}' "
-                + text.format(value=origin.value, prefix=origin.policy.path_prefix),
+                + text.format(value=origin.value, prefix=_covers(origin.policy)),
                 hint=hint,
                 obj=origin.policy,
                 id=f"django_preflight.{code}",
@@ -311,3 +344,4 @@ def register() -> None:
     checks.register(check_settings)
     checks.register(check_deploy, checks.Tags.security, deploy=True)
     checks.register(check_csrf, checks.Tags.security, deploy=True)
+    checks.register(check_view_policies, checks.Tags.security, deploy=True)

@@ -15,6 +15,7 @@ from django.test import AsyncClient, Client
 from django.urls import reverse
 
 from django_preflight import routing
+from django_preflight.checks import check_deploy, check_view_policies
 from django_preflight.decorators import cors_policy, policy_of
 from django_preflight.models import CorsPolicy
 
@@ -249,3 +250,22 @@ def test_the_async_path_honours_the_view_policy(api: CorsPolicy, webhooks: CorsP
     assert hook.status_code == 204
     assert hook.headers["Access-Control-Allow-Origin"] == "*"
     assert neighbour.status_code == 403
+
+
+def test_deploy_check_names_views_whose_policy_is_not_enabled(
+    api: CorsPolicy, webhooks: CorsPolicy
+) -> None:
+    warnings = check_view_policies()
+    assert [w.id for w in warnings] == ["django_preflight.W005"]
+    assert warnings[0].msg == (
+        "/api/uploads/ (tests.views.UploadView) names CORS policy 'uploads', which is not an "
+        "enabled policy: no CORS header is sent for it."
+    )
+
+
+def test_any_origin_warning_of_a_views_only_policy_names_no_path(webhooks: CorsPolicy) -> None:
+    messages = [w.msg for w in check_deploy() if w.id == "django_preflight.W003"]
+    assert messages == [
+        "CORS policy 'webhooks' allows any origin on the views naming it: make sure nothing "
+        "there relies on session cookies or network position for access."
+    ]
