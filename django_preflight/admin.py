@@ -100,7 +100,7 @@ class AllowedOriginInline(_OriginInlineBase):
     model = AllowedOrigin
     form = AllowedOriginInlineForm
     formset = AllowedOriginInlineFormSet
-    fields = ("kind", "value", "note")
+    fields = ("kind", "value", "allow_public_suffix", "note")
     extra = 1
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[AllowedOrigin]:
@@ -260,6 +260,9 @@ class CorsPolicyAdmin(_PolicyAdminBase):
             messages.warning(request, null_origin_warning(policy))
         if warning := csrf_warning(policy):
             messages.warning(request, warning)
+        patterns = (AllowedOrigin.Kind.SUBDOMAIN, AllowedOrigin.Kind.REGEX)
+        for origin in policy.origins.filter(kind__in=patterns):
+            _warn_about_pattern(request, origin)
 
     def get_urls(self) -> list[URLPattern]:
         """Add the 'test a request' page next to the policy list."""
@@ -358,7 +361,7 @@ class AllowedOriginAdmin(_OriginAdminBase):
     search_fields = ("value", "note")
     list_select_related = ("policy",)
     autocomplete_fields = ("policy",)
-    fields = ("policy", "kind", "value", "note", "created_at")
+    fields = ("policy", "kind", "value", "allow_public_suffix", "note", "created_at")
     readonly_fields = ("created_at",)
 
     def get_search_results(
@@ -372,6 +375,18 @@ class AllowedOriginAdmin(_OriginAdminBase):
         super().save_model(request, obj, form, change)
         if obj.kind == AllowedOrigin.Kind.NULL:
             messages.warning(request, null_origin_warning(obj.policy))
+        _warn_about_pattern(request, obj)
+
+
+def _warn_about_pattern(request: HttpRequest, origin: AllowedOrigin) -> None:
+    """A saved pattern that other sites can also satisfy (allowed only without credentials)."""
+    warning = origin.warning
+    if warning:
+        messages.warning(
+            request,
+            _("CORS policy “%(policy)s”, origin %(origin)s: %(warning)s")
+            % {"policy": origin.policy.name, "origin": origin.value, "warning": warning},
+        )
 
 
 class ResolvedFilter(admin.SimpleListFilter):

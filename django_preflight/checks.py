@@ -256,7 +256,7 @@ def _policy_warnings() -> list[checks.CheckMessage]:
             )
             for code, queryset, text, hint in found
             for origin in queryset[:20]
-        ]
+        ] + _pattern_warnings(enabled.filter(kind__in=("subdomain", "regex")))
     except DatabaseError:
         return []
 
@@ -336,6 +336,29 @@ def check_csrf(**kwargs: Any) -> list[checks.CheckMessage]:
             )
         )
     return messages
+
+
+def _pattern_warnings(patterns: Any) -> list[checks.CheckMessage]:
+    """Wildcards on a public suffix and regexes matching look-alikes, saved before these were
+    refused or opted into explicitly: other sites can pass them (W005)."""
+    found: list[checks.CheckMessage] = []
+    for origin in patterns.iterator():
+        warning = origin.warning
+        if warning:
+            found.append(
+                checks.Warning(
+                    f"CORS policy '{origin.policy.name}' allows {origin.value}: {warning}",
+                    hint=(
+                        "List the origins you trust instead. On a policy with credentials this "
+                        "entry is refused, and the policy is skipped until it is removed."
+                    ),
+                    obj=origin.policy,
+                    id="django_preflight.W005",
+                )
+            )
+        if len(found) == 20:
+            break
+    return found
 
 
 def register() -> None:

@@ -15,8 +15,16 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from .engine.origins import OriginError, compile_origin_regex, normalise_origin
-from .engine.policy import MAX_AGE_BROWSER_CAP, MAX_AGE_LIMIT
+from .engine.origins import OriginError, normalise_origin
+from .engine.policy import (
+    MAX_AGE_BROWSER_CAP,
+    MAX_AGE_LIMIT,
+    OriginKind,
+    OriginSpec,
+    PolicyError,
+    origin_warning,
+    validate_origin,
+)
 
 DEFAULT_HEADERS = (
     "accept",
@@ -88,7 +96,9 @@ def translate(get: Callable[[str, Any], Any], name: str = "imported-cors-headers
                 )
     origins = _exact_origins(get("CORS_ALLOWED_ORIGINS", get("CORS_ORIGIN_WHITELIST", ())), notes)
     origins += _regexes(
-        get("CORS_ALLOWED_ORIGIN_REGEXES", get("CORS_ORIGIN_REGEX_WHITELIST", ())), notes
+        get("CORS_ALLOWED_ORIGIN_REGEXES", get("CORS_ORIGIN_REGEX_WHITELIST", ())),
+        notes,
+        credentials=credentials,
     )
     policies = [PolicyDraft(name, fields, origins)]
     if allow_all:
@@ -123,7 +133,7 @@ def _exact_origins(values: Any, notes: list[str]) -> list[tuple[str, str]]:
     return origins
 
 
-def _regexes(values: Any, notes: list[str]) -> list[tuple[str, str]]:
+def _regexes(values: Any, notes: list[str], *, credentials: bool) -> list[tuple[str, str]]:
     origins: list[tuple[str, str]] = []
     for value in values:
         text = value.pattern if isinstance(value, re.Pattern) else str(value)
@@ -135,11 +145,15 @@ def _regexes(values: Any, notes: list[str]) -> list[tuple[str, str]]:
                 f"Regex {text!r} was matched only at its start, so longer origins such as "
                 "'...evil.net' passed too; it is now matched against the whole origin."
             )
+        spec = OriginSpec(OriginKind.REGEX, body)
         try:
-            compile_origin_regex(body)
-        except OriginError as exc:
+            validate_origin(spec, credentials=credentials)
+        except PolicyError as exc:
             notes.append(f"Regex {text!r} was skipped: {exc}")
             continue
+        warning = origin_warning(spec)
+        if warning:
+            notes.append(f"Regex {text!r} was kept, but: {warning}")
         origins.append(("regex", body))
     return origins
 

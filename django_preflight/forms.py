@@ -7,7 +7,7 @@ break a database constraint or an engine rule is refused with a sentence instead
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -15,6 +15,7 @@ from django.forms.models import BaseInlineFormSet
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from .engine.call_input import call_problems
 from .engine.policy import ANY_WITH_CREDENTIALS
 from .models import AllowedOrigin, CorsPolicy
 
@@ -115,3 +116,15 @@ class TestRequestForm(forms.Form):
                 raise forms.ValidationError(_("Each line is 'Name: value'."))
             pairs.append((name.strip(), value.strip()))
         return tuple(pairs)
+
+    def clean(self) -> dict[str, Any]:
+        """Refuse a call no browser can make before deciding it, one message per field."""
+        data = super().clean() or {}
+        if self.errors:
+            return data
+        problems = call_problems(
+            data["url"], data["origin"], data["method"], (n for n, _ in data["headers"])
+        )
+        for field, problem in problems.items():
+            self.add_error(field, problem)
+        return data

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
+
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -9,12 +11,14 @@ from django.utils.translation import gettext_lazy as _
 from .engine import explain
 from .engine.advice import Advice, refusal
 from .engine.decision import Reason
+from .engine.paths import PathPrefixError, normalise_path_prefix
 from .engine.policy import (
     ANY_WITH_CREDENTIALS,
     MAX_AGE_BROWSER_CAP,
     OriginKind,
     OriginSpec,
     PolicyError,
+    origin_warning,
     validate_header_names,
     validate_max_age,
     validate_methods,
@@ -134,6 +138,8 @@ class CorsPolicy(models.Model):
     def clean(self) -> None:
         """Refuse what browsers would reject or what would be unsafe, one sentence each."""
         errors: dict[str, str] = {}
+        with suppress(PathPrefixError):  # validate_path_prefix below says why
+            self.path_prefix = normalise_path_prefix(self.path_prefix)
         checks = (
             ("path_prefix", lambda: validate_path_prefix(self.path_prefix)),
             (
@@ -196,6 +202,14 @@ class AllowedOrigin(models.Model):
         blank=True,
         help_text=_("Empty for 'any origin' and 'null'. Exact origins are stored normalised."),
     )
+    allow_public_suffix = models.BooleanField(
+        _("allow a public suffix"),
+        default=False,
+        help_text=_(
+            "For a subdomain wildcard on a public suffix such as https://*.github.io: allows "
+            "every site anyone publishes there. Refused with credentials; warned by check --deploy."
+        ),
+    )
     note = models.CharField(_("note"), max_length=200, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
@@ -220,13 +234,20 @@ class AllowedOrigin(models.Model):
         except CorsPolicy.DoesNotExist:
             credentials = False
         try:
-            spec = validate_origin(
-                OriginSpec(OriginKind(self.kind), self.value), credentials=credentials
-            )
+            spec = validate_origin(self.spec(), credentials=credentials)
         except PolicyError as exc:
             field = "kind" if self.kind == self.Kind.ANY else "value"
             raise ValidationError({field: str(exc)}) from exc
         self.value = spec.value
+
+    def spec(self) -> OriginSpec:
+        """This row as the engine's input."""
+        return OriginSpec(OriginKind(self.kind), self.value, self.allow_public_suffix)
+
+    @property
+    def warning(self) -> str | None:
+        """What this entry lets other sites do, though it is allowed (no credentials)."""
+        return origin_warning(self.spec())
 
 
 class RejectedPreflight(models.Model):

@@ -30,6 +30,7 @@ POLICY_FIELDS = (
     "enforce_on_server",
     "views_only",
 )
+ORIGIN_FLAGS = ("allow_public_suffix",)
 MAX_FILE_BYTES = 50 * 1024 * 1024
 
 
@@ -44,11 +45,18 @@ def export_policies() -> dict[str, Any]:
         entry: dict[str, Any] = {"name": policy.name}
         entry.update({name: getattr(policy, name) for name in POLICY_FIELDS})
         entry["origins"] = [
-            {"kind": o.kind, "value": o.value, "note": o.note}
-            for o in sorted(policy.origins.all(), key=lambda o: (o.kind, o.value))
+            _export_origin(o) for o in sorted(policy.origins.all(), key=lambda o: (o.kind, o.value))
         ]
         policies.append(entry)
     return {"format": FORMAT, "policies": policies}
+
+
+def _export_origin(origin: AllowedOrigin) -> dict[str, Any]:
+    """The opt-in is written only where it is set, so files without one stay as they were."""
+    item: dict[str, Any] = {"kind": origin.kind, "value": origin.value, "note": origin.note}
+    if origin.allow_public_suffix:
+        item["allow_public_suffix"] = True
+    return item
 
 
 @dataclass
@@ -68,6 +76,7 @@ class ImportPlan:
 
     policies: list[tuple[CorsPolicy, list[AllowedOrigin]]]
     changes: list[PolicyPlan]
+    warnings: list[str] = field(default_factory=list)
 
     def describe(self) -> list[str]:
         """One line per change, for ``--dry-run`` and for the log of a real run."""
@@ -129,7 +138,14 @@ def plan_import(data: dict[str, Any], *, prune: bool = False) -> ImportPlan:
         changes.append(_compare(before, policy, origins))
     if prune:
         changes.extend(PolicyPlan(name, "delete") for name in sorted(set(existing) - seen))
-    return ImportPlan(built, changes)
+    warnings = [
+        f"policy '{policy.name}', origin {origin.value}: {origin.warning}"
+        for policy, origins in built
+        for origin in origins
+        if origin.kind in (AllowedOrigin.Kind.SUBDOMAIN, AllowedOrigin.Kind.REGEX)
+        and origin.warning
+    ]
+    return ImportPlan(built, changes, warnings)
 
 
 def _origins(raw: Any, policy: CorsPolicy, where: str) -> list[AllowedOrigin]:
@@ -137,15 +153,21 @@ def _origins(raw: Any, policy: CorsPolicy, where: str) -> list[AllowedOrigin]:
         raise ImportFileError(f"{where}.origins must be a list.")
     origins = []
     for position, item in enumerate(raw):
-        if not isinstance(item, dict) or set(item) - {"kind", "value", "note"}:
+        if not isinstance(item, dict) or set(item) - {"kind", "value", "note", *ORIGIN_FLAGS}:
             raise ImportFileError(
-                f"{where}.origins[{position}]: an origin is an object with kind, value, note."
+                f"{where}.origins[{position}]: an origin is an object with kind, value, note "
+                "and, for a public-suffix wildcard, allow_public_suffix."
+            )
+        if not all(isinstance(item.get(flag, False), bool) for flag in ORIGIN_FLAGS):
+            raise ImportFileError(
+                f"{where}.origins[{position}]: allow_public_suffix is true or false."
             )
         origins.append(
             AllowedOrigin(
                 kind=item.get("kind", AllowedOrigin.Kind.EXACT),
                 value=item.get("value", ""),
                 note=item.get("note", ""),
+                allow_public_suffix=item.get("allow_public_suffix", False),
             )
         )
     return origins
@@ -221,9 +243,13 @@ def apply_import(plan: ImportPlan) -> None:
             if existing is None:
                 origin.policy = policy
                 origin.save()
-            elif existing.note != origin.note:
+            elif (existing.note, existing.allow_public_suffix) != (
+                origin.note,
+                origin.allow_public_suffix,
+            ):
                 existing.note = origin.note
-                existing.save(update_fields=["note"])
+                existing.allow_public_suffix = origin.allow_public_suffix
+                existing.save(update_fields=["note", "allow_public_suffix"])
     doomed = [c.name for c in plan.changes if c.action == "delete"]
     for policy in CorsPolicy.objects.filter(name__in=doomed):
         policy.delete()

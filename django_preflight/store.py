@@ -143,10 +143,10 @@ def load_policy_set() -> PolicySet:
 
     origins: defaultdict[int, list[OriginSpec]] = defaultdict(list)
     rows = AllowedOrigin.objects.filter(policy__enabled=True).values_list(
-        "policy_id", "kind", "value"
+        "policy_id", "kind", "value", "allow_public_suffix"
     )
-    for policy_id, kind, value in rows.iterator(chunk_size=10_000):
-        origins[policy_id].append(OriginSpec(OriginKind(kind), value))
+    for policy_id, kind, value, public_suffix in rows.iterator(chunk_size=10_000):
+        origins[policy_id].append(OriginSpec(OriginKind(kind), value, public_suffix))
     specs = [
         PolicySpec(
             id=row["id"],

@@ -30,7 +30,10 @@ def test_status_lists_tiers_and_skipped_rows(
         "  /api: api",
         "  /: site",
     ]
-    assert "skipped 'broken': 'BAD METHOD' is not a valid HTTP method name." in err.getvalue()
+    assert (
+        "skipped 'broken': 'BAD METHOD' is not a valid HTTP method name: it contains whitespace."
+        in err.getvalue()
+    )
 
 
 def test_prune_refuses_negative_days() -> None:

@@ -12,7 +12,8 @@ import ipaddress
 import re
 from dataclasses import dataclass
 
-from .regex_guard import catastrophic_backtracking
+from .hosts import HostError, to_ascii
+from .linear_regex import LinearRegex, LinearRegexError
 
 DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 MAX_ORIGIN_LENGTH = 300
@@ -151,9 +152,9 @@ def _normalise_host(host: str) -> str:
     if host.endswith("."):
         raise OriginError("Remove the trailing dot: browsers send the host without it.")
     try:
-        ascii_host = host.encode("idna").decode("ascii").lower()
-    except UnicodeError as exc:
-        raise OriginError(f"'{host}' is not a valid host name.") from exc
+        ascii_host = to_ascii(host)
+    except HostError as exc:
+        raise OriginError(str(exc)) from exc
     if not re.fullmatch(_HOSTNAME, ascii_host):
         raise OriginError(
             f"'{host}' is not a valid host name: use letters, digits, hyphens and dots."
@@ -169,17 +170,20 @@ def _is_ipv6(text: str) -> bool:
     return True
 
 
-def compile_origin_regex(pattern: str) -> re.Pattern[str]:
-    """Compile a staff-written origin regex; it is always matched whole, never searched."""
+def compile_origin_regex(pattern: str) -> LinearRegex:
+    """Compile a staff-written origin regex on RE2; it is always matched whole, never searched.
+
+    The pattern must also parse as a Python regex, so that the look-alike lint can read it.
+    """
     if not pattern.strip():
         raise OriginError("Enter a regular expression.")
     if len(pattern) > MAX_REGEX_LENGTH:
         raise OriginError(f"A regular expression is at most {MAX_REGEX_LENGTH} characters long.")
     try:
-        compiled = re.compile(pattern)
+        re.compile(pattern)
     except re.error as exc:
         raise OriginError(f"This is not a valid regular expression: {exc}.") from exc
-    problem = catastrophic_backtracking(pattern)
-    if problem:
-        raise OriginError(problem)
-    return compiled
+    try:
+        return LinearRegex(pattern)
+    except LinearRegexError as exc:
+        raise OriginError(str(exc)) from exc

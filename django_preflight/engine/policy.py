@@ -7,11 +7,11 @@ costs a few dictionary lookups whatever the number of origins.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
+from .linear_regex import LinearRegex
 from .origins import (
     Origin,
     OriginError,
@@ -20,7 +20,9 @@ from .origins import (
     normalise_subdomain_pattern,
     parse_request_origin,
 )
-from .tokens import is_token
+from .paths import PathPrefixError, normalise_path_prefix
+from .pattern_rules import public_suffix_problem, regex_problem
+from .tokens import token_problem
 from .views import ViewPolicies
 
 MAX_PATH_PREFIX_LENGTH = 200
@@ -60,10 +62,15 @@ class OriginKind(str, Enum):
 
 @dataclass(frozen=True, slots=True)
 class OriginSpec:
-    """One allowed-origin entry as configured."""
+    """One allowed-origin entry as configured.
+
+    ``allow_public_suffix`` is the explicit opt-in a subdomain wildcard on a public suffix
+    (``https://*.github.io``) needs; it is never enough with credentials.
+    """
 
     kind: OriginKind
     value: str = ""
+    allow_public_suffix: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,13 +98,29 @@ def validate_path_prefix(prefix: str) -> str:
         raise PolicyError("A path prefix starts with '/', for example /api/.")
     if len(prefix) > MAX_PATH_PREFIX_LENGTH:
         raise PolicyError(f"A path prefix is at most {MAX_PATH_PREFIX_LENGTH} characters long.")
-    if any(ch.isspace() or ch in "?#" or ord(ch) < 0x20 for ch in prefix):
+    try:
+        matched = normalise_path_prefix(prefix)
+    except PathPrefixError as exc:
+        raise PolicyError(str(exc)) from exc
+    if any(ch.isspace() or ch in "?#" or ord(ch) < 0x20 for ch in prefix + matched):
         raise PolicyError("A path prefix is a plain path: no spaces, '?' or '#'.")
+    if matched != prefix:
+        raise PolicyError(
+            f"Request paths are matched percent-decoded, so this prefix would never match; "
+            f"write {matched} instead."
+        )
     return prefix.rstrip("/")
+
+
+def _require_list(values: Sequence[str], what: str) -> None:
+    """A list of names, never one string (whose characters would each pass for a name)."""
+    if isinstance(values, str) or not all(isinstance(v, str) for v in values):
+        raise PolicyError(f'{what} are a list of names, such as ["GET", "POST"].')
 
 
 def validate_methods(methods: Sequence[str], *, credentials: bool) -> None:
     """Methods are tokens compared byte for byte; '*' only without credentials."""
+    _require_list(methods, "Methods")
     if not methods:
         raise PolicyError("Allow at least one method, for example GET.")
     for method in methods:
@@ -107,12 +130,13 @@ def validate_methods(methods: Sequence[str], *, credentials: bool) -> None:
                     "Browsers treat '*' as a literal method name on credentialed requests; "
                     "list the methods by name."
                 )
-        elif not is_token(method):
-            raise PolicyError(f"'{method}' is not a valid HTTP method name.")
+        elif problem := token_problem(method):
+            raise PolicyError(f"'{method}' is not a valid HTTP method name: it {problem}.")
 
 
 def validate_header_names(names: Sequence[str], *, credentials: bool, exposed: bool) -> None:
     """Header names are tokens; '*' only without credentials."""
+    _require_list(names, "Header names")
     for name in names:
         if name == "*":
             if credentials:
@@ -120,9 +144,9 @@ def validate_header_names(names: Sequence[str], *, credentials: bool, exposed: b
                     "Browsers treat '*' as a literal header name on credentialed requests; "
                     "list the headers by name."
                 )
-        elif not is_token(name):
+        elif problem := token_problem(name):
             kind = "exposed header" if exposed else "header"
-            raise PolicyError(f"'{name}' is not a valid {kind} name.")
+            raise PolicyError(f"'{name}' is not a valid {kind} name: it {problem}.")
 
 
 def validate_max_age(max_age: int | None) -> None:
@@ -140,7 +164,8 @@ def validate_origin(spec: OriginSpec, *, credentials: bool) -> OriginSpec:
             return OriginSpec(spec.kind, normalise_origin(spec.value))
         if spec.kind is OriginKind.SUBDOMAIN:
             parent = normalise_subdomain_pattern(spec.value)
-            return OriginSpec(spec.kind, _subdomain_text(parent))
+            _check_public_suffix(parent.host, spec.allow_public_suffix, credentials)
+            return OriginSpec(spec.kind, _subdomain_text(parent), spec.allow_public_suffix)
         if spec.kind is OriginKind.REGEX:
             pattern = compile_origin_regex(spec.value)
             if credentials and any(pattern.fullmatch(canary) for canary in CANARY_ORIGINS):
@@ -149,12 +174,49 @@ def validate_origin(spec: OriginSpec, *, credentials: bool) -> OriginSpec:
                     f"{CANARY_ORIGINS[0]}), which with credentials would let any website read "
                     "your users' data; anchor it to your own domains."
                 )
+            problem = regex_problem(pattern) if credentials else None
+            if problem:
+                raise PolicyError(f"{problem}; with credentials this would expose your users.")
             return spec
     except OriginError as exc:
         raise PolicyError(str(exc)) from exc
     if spec.kind is OriginKind.ANY and credentials:
         raise PolicyError(ANY_WITH_CREDENTIALS)
     return OriginSpec(spec.kind, "")
+
+
+def _check_public_suffix(parent: str, opted_in: bool, credentials: bool) -> None:
+    problem = public_suffix_problem(parent)
+    if problem is None:
+        return
+    if credentials:
+        raise PolicyError(
+            f"{problem}, and with credentials any of them could read your users' data; list "
+            "the origins you trust instead."
+        )
+    if not opted_in:
+        raise PolicyError(
+            f"{problem}. List the origins you trust, or tick 'allow a public suffix' to allow "
+            "every one of them (never with credentials)."
+        )
+
+
+def origin_warning(spec: OriginSpec) -> str | None:
+    """What a valid entry of a policy without credentials still lets other sites do.
+
+    For the admin's and the importer's warnings and ``check --deploy``; with credentials the
+    same findings refuse the entry (see ``validate_origin``).
+    """
+    try:
+        if spec.kind is OriginKind.SUBDOMAIN:
+            problem = public_suffix_problem(normalise_subdomain_pattern(spec.value).host)
+            return f"{problem}." if problem else None
+        if spec.kind is OriginKind.REGEX:
+            problem = regex_problem(compile_origin_regex(spec.value))
+            return f"{problem}." if problem else None
+    except OriginError:
+        return None
+    return None
 
 
 def _is_serialised(value: str) -> bool:
@@ -253,7 +315,7 @@ class OriginIndex:
 
     exact: dict[str, CompiledPolicy] = field(default_factory=dict)
     subdomains: dict[tuple[str, int | None, str], CompiledPolicy] = field(default_factory=dict)
-    regexes: list[tuple[re.Pattern[str], CompiledPolicy]] = field(default_factory=list)
+    regexes: list[tuple[LinearRegex, CompiledPolicy]] = field(default_factory=list)
     null_policy: CompiledPolicy | None = None
     any_policy: CompiledPolicy | None = None
 

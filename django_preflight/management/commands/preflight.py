@@ -19,6 +19,7 @@ from ...corsheaders_import import SETTING_NAMES, create_drafts, translate
 from ...engine.address_space import AddressSpace
 from ...engine.advice import Advice
 from ...engine.browser import CorsRequest
+from ...engine.call_input import call_problems
 from ...models import RejectedPreflight
 from ...portable import ImportFileError, apply_import, export_policies, parse, plan_import
 from ...probe import probe
@@ -117,11 +118,19 @@ class Command(BaseCommand):
         elif action == "scan":
             scan_command.handle(self, options)
         else:
+            headers = tuple(_header(text) for text in options["header"])
+            problems = call_problems(
+                options["path"], options["origin"], options["method"], (n for n, _ in headers)
+            )
+            if problems:
+                raise CommandError(
+                    "Malformed call, nothing was decided: " + " ".join(problems.values())
+                )
             request = CorsRequest(
                 url=options["path"],
                 origin=options["origin"],
                 method=options["method"],
-                headers=tuple(_header(text) for text in options["header"]),
+                headers=headers,
                 credentials=options["credentials"],
             )
             allowed = (
@@ -179,6 +188,8 @@ class Command(BaseCommand):
             raise CommandError(f"Nothing was changed: {exc}") from exc
         for line in plan.describe():
             self.stdout.write(line)
+        for warning in plan.warnings:
+            self.stdout.write(self.style.WARNING(f"Warning: {warning}"))
         if dry_run:
             self.stdout.write("Dry run: nothing was changed.")
             return
