@@ -246,17 +246,21 @@ def _policy_warnings() -> list[checks.CheckMessage]:
                 "Restrict the policy to known origins, or its path prefix to public endpoints.",
             ),
         )
-        return [
-            checks.Warning(
-                f"CORS policy '{origin.policy.name}' "
-                + text.format(value=origin.value, prefix=_covers(origin.policy)),
-                hint=hint,
-                obj=origin.policy,
-                id=f"django_preflight.{code}",
-            )
-            for code, queryset, text, hint in found
-            for origin in queryset[:20]
-        ] + _pattern_warnings(enabled.filter(kind__in=("subdomain", "regex")))
+        return (
+            [
+                checks.Warning(
+                    f"CORS policy '{origin.policy.name}' "
+                    + text.format(value=origin.value, prefix=_covers(origin.policy)),
+                    hint=hint,
+                    obj=origin.policy,
+                    id=f"django_preflight.{code}",
+                )
+                for code, queryset, text, hint in found
+                for origin in queryset[:20]
+            ]
+            + _pattern_warnings(enabled.filter(kind__in=("subdomain", "regex")))
+            + _skipped()
+        )
     except DatabaseError:
         return []
 
@@ -359,6 +363,21 @@ def _pattern_warnings(patterns: Any) -> list[checks.CheckMessage]:
         if len(found) == 20:
             break
     return found
+
+
+def _skipped() -> list[checks.CheckMessage]:
+    """Enabled policies the snapshot leaves out, such as rows saved before a rule existed (an
+    IDNA 2003 host, a wildcard on a public suffix with credentials): they allow nothing (W006)."""
+    from .store import load_policy_set
+
+    return [
+        checks.Warning(
+            f"CORS policy '{rejected.name}' is skipped and allows nothing: {rejected.problem}",
+            hint="Correct it in the admin; until then every snapshot rebuild logs it.",
+            id="django_preflight.W006",
+        )
+        for rejected in load_policy_set().rejected
+    ]
 
 
 def register() -> None:

@@ -147,6 +147,26 @@ def test_unicode_hosts_are_stored_as_browsers_send_them(
     ]
 
 
+@pytest.mark.django_db
+def test_rows_saved_with_idna_2003_hosts_are_skipped_and_named() -> None:
+    """IDNA 2003 encoded symbols that IDNA 2008 disallows (xn--n3h is a snowman): an exact row
+    in that form is what the browser sends and keeps working; a wildcard on it is skipped."""
+    exact = CorsPolicy.objects.create(name="exact-2003", path_prefix="/a/")
+    wildcard = CorsPolicy.objects.create(name="wildcard-2003", path_prefix="/b/")
+    AllowedOrigin.objects.create(policy=exact, kind="exact", value="https://xn--n3h.example")
+    AllowedOrigin.objects.create(
+        policy=wildcard, kind="subdomain", value="https://*.xn--n3h.example"
+    )
+    snapshot = load_policy_set()
+    assert [r.name for r in snapshot.rejected] == ["wildcard-2003"]
+    assert snapshot.tier_for("/a/").origins.match("https://xn--n3h.example") is not None
+    err = StringIO()
+    call_command("preflight", "status", stdout=StringIO(), stderr=err)
+    assert "skipped 'wildcard-2003'" in err.getvalue()
+    found = [m.msg for m in checks.run_checks(include_deployment_checks=True)]
+    assert any(m.startswith("CORS policy 'wildcard-2003' is skipped") for m in found), found
+
+
 def test_a_zero_width_joiner_is_refused_not_dropped() -> None:
     assert "not allowed" in engine_error(
         OriginKind.EXACT, "https://a\u200db.example", credentials=False
@@ -243,6 +263,14 @@ def test_existing_public_suffix_wildcards_are_named_by_deploy_checks_and_status(
         "CORS policy 'old-plain' allows https",
     ]
     assert all("is a public suffix" in m.msg for m in found)
+
+    skipped = [
+        m for m in checks.run_checks(include_deployment_checks=True) if m.id.endswith("W006")
+    ]
+    assert sorted(m.msg.split(":")[0] for m in skipped) == [
+        "CORS policy 'old-creds' is skipped and allows nothing",
+        "CORS policy 'old-plain' is skipped and allows nothing",
+    ]
 
     snapshot = load_policy_set()  # skips both rows' policies instead of crashing
     assert sorted(r.name for r in snapshot.rejected) == ["old-creds", "old-plain"]
