@@ -9,7 +9,14 @@ wildcard a label walk.
 
 from __future__ import annotations
 
+import re
+
 import idna
+
+# Lower-case letters, digits and inner hyphens, no "--" in the third and fourth places (which
+# would mark an encoded label): UTS #46 maps such a host to itself, so it skips the library.
+_PLAIN_LABEL = r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)"
+_PLAIN_HOST = re.compile(rf"(?!(?:[^.]*\.)*..--){_PLAIN_LABEL}(?:\.{_PLAIN_LABEL})*")
 
 
 class HostError(ValueError):
@@ -22,6 +29,8 @@ def to_ascii(host: str) -> str:
     Upper case, full-width letters and the ideographic and full-width full stops are mapped as
     the browser maps them, so what a person types from an address bar is stored as sent.
     """
+    if len(host) <= 253 and _PLAIN_HOST.fullmatch(host):
+        return host
     try:
         encoded = idna.encode(host, uts46=True, transitional=False, std3_rules=True)
     except idna.IDNAError as exc:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .hosts import HostError, to_ascii
 from .linear_regex import LinearRegex, LinearRegexError
@@ -170,10 +171,13 @@ def _is_ipv6(text: str) -> bool:
     return True
 
 
+@lru_cache(maxsize=4096)
 def compile_origin_regex(pattern: str) -> LinearRegex:
     """Compile a staff-written origin regex on RE2; it is always matched whole, never searched.
 
     The pattern must also parse as a Python regex, so that the look-alike lint can read it.
+    Compiled patterns are immutable and shared between snapshots, so a rebuild after an
+    unrelated change compiles nothing again.
     """
     if not pattern.strip():
         raise OriginError("Enter a regular expression.")

@@ -6,6 +6,8 @@ pattern or only warns depends on credentials, and is decided by the policy compi
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from .linear_regex import LinearRegex
 from .lookalikes import regex_lookalike
 from .suffixes import is_public_suffix
@@ -23,6 +25,12 @@ def public_suffix_problem(parent: str) -> str | None:
 
 def regex_problem(regex: LinearRegex) -> str | None:
     """A regex that also matches a look-alike of an origin it is meant to match."""
+    return _regex_problem(regex.pattern, regex)
+
+
+@lru_cache(maxsize=4096)
+def _regex_problem(pattern: str, regex: LinearRegex) -> str | None:
+    """Cached by pattern: snapshots are rebuilt from mostly the same rows."""
     try:
         found = regex_lookalike(regex.pattern, regex.fullmatch)
     except ValueError:
