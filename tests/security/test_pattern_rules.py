@@ -16,6 +16,7 @@ import re
 from io import StringIO
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from django.contrib import messages
@@ -37,6 +38,7 @@ from django_preflight.engine.policy import (
     PolicySpec,
     build_policy_set,
     origin_warning,
+    validate_methods,
     validate_origin,
     validate_path_prefix,
 )
@@ -397,7 +399,47 @@ def test_a_prefix_no_browser_can_reach_is_refused(admin_client: Client, tmp_path
     ]
 
 
+SEGMENT = st.text(
+    alphabet=st.characters(
+        blacklist_categories=("Cs", "Cc", "Zs", "Zl", "Zp"), blacklist_characters="/?#%"
+    ),
+    min_size=1,
+    max_size=8,
+).filter(lambda text: text not in (".", "..") and not any(ch.isspace() for ch in text))
+
+
+@settings(max_examples=200, deadline=None, database=None)
+@given(st.lists(SEGMENT, min_size=1, max_size=4))
+def test_any_percent_encoded_prefix_is_stored_as_its_decoded_path(segments: list[str]) -> None:
+    """What Django's path_info holds for a request is what is stored, however it was typed."""
+    path = "/" + "/".join(segments) + "/"
+    encoded = quote(path)
+    policy = CorsPolicy(name="p", path_prefix=encoded)
+    policy.clean()
+    assert policy.path_prefix == path
+    assert validate_path_prefix(path) == path.rstrip("/")
+
+
 # Token lists
+
+
+NAME = st.from_regex(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,20}", fullmatch=True)
+
+
+@settings(max_examples=200, deadline=None, database=None)
+@given(st.lists(NAME, min_size=1, max_size=5), NAME, NAME, st.sampled_from([" ", "\t", "  "]))
+def test_a_list_is_split_on_commas_only(
+    names: list[str], left: str, right: str, space: str
+) -> None:
+    """Tokens joined by commas round-trip; a name with whitespace inside stays one entry and
+    is refused, never split into two names nobody typed."""
+    field = CorsPolicy._meta.get_field("allowed_methods").formfield()
+    assert field.to_python(" , ".join(names)) == list(dict.fromkeys(names))
+    joined = f"{left}{space}{right}"
+    items = field.to_python(", ".join([*names, joined]))
+    assert items[-1] == joined
+    with pytest.raises(PolicyError, match="contains whitespace"):
+        validate_methods(items, credentials=False)
 
 
 @pytest.mark.django_db
