@@ -157,6 +157,8 @@ def validate_max_age(max_age: int | None) -> None:
 
 def validate_origin(spec: OriginSpec, *, credentials: bool) -> OriginSpec:
     """Return the entry in canonical form or raise PolicyError; never a loose pattern."""
+    if spec.allow_public_suffix and spec.kind is not OriginKind.SUBDOMAIN:
+        raise PolicyError("Only a subdomain wildcard can allow a public suffix; untick it.")
     try:
         if spec.kind is OriginKind.EXACT:
             if _is_serialised(spec.value):

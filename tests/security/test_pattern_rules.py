@@ -245,6 +245,12 @@ def test_without_credentials_a_public_suffix_wildcard_needs_the_opt_in_and_is_wa
     assert '"allow_public_suffix": true' in exported.getvalue()
 
 
+def test_the_opt_in_is_only_for_subdomain_wildcards() -> None:
+    assert "Only a subdomain wildcard" in engine_error(
+        OriginKind.EXACT, "https://github.io", credentials=False, opt_in=True
+    )
+
+
 def test_a_wildcard_on_a_registrable_domain_is_fine() -> None:
     for wildcard in ("https://*.example.co.uk", "https://*.me.github.io", "https://*.example.com"):
         validate_origin(OriginSpec(OriginKind.SUBDOMAIN, wildcard), credentials=True)
