@@ -21,6 +21,7 @@ from urllib.parse import quote
 import pytest
 from django.contrib import messages
 from django.core import checks
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client
@@ -489,7 +490,7 @@ def test_import_settings_and_the_fix_action_refuse_bad_tokens(settings: Any) -> 
         first_seen=now,
         last_seen=now,
     )
-    with pytest.raises(Exception, match="contains whitespace"):
+    with pytest.raises(ValidationError, match="contains whitespace"):
         apply([Remedy(row, policy, "allowed_methods", "PO ST")])
     policy.refresh_from_db()
     assert "PO ST" not in policy.allowed_methods
