@@ -222,6 +222,11 @@ def _compare(
         return PolicyPlan(policy.name, "create", [], [_label(o) for o in origins])
     fields, had = before
     changed = [a for a in POLICY_FIELDS if fields[a] != getattr(policy, a)]
+    changed += [
+        f"allow_public_suffix of {_label(o)}"
+        for k, o in wanted.items()
+        if k in had and had[k].allow_public_suffix != o.allow_public_suffix
+    ]
     added = [_label(wanted[k]) for k in wanted if k not in had]
     removed = [_label(had[k]) for k in had if k not in wanted]
     action = "update" if changed or added or removed else "unchanged"

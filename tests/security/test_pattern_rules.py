@@ -244,6 +244,16 @@ def test_without_credentials_a_public_suffix_wildcard_needs_the_opt_in_and_is_wa
     exported = StringIO()
     call_command("preflight", "export", stdout=exported)
     assert '"allow_public_suffix": true' in exported.getvalue()
+    with pytest.raises(CommandError, match="tick 'allow a public suffix'"):
+        import_file(
+            tmp_path, {"name": "imported", "origins": [{**item, "allow_public_suffix": False}]}
+        )
+    other = {"kind": "subdomain", "value": "https://*.example.com", "allow_public_suffix": True}
+    import_file(
+        tmp_path, {"name": "imported", "origins": [item, {**other, "allow_public_suffix": False}]}
+    )
+    out = import_file(tmp_path, {"name": "imported", "origins": [item, other]})
+    assert "fields: allow_public_suffix of https://*.example.com" in out
 
 
 def test_the_opt_in_is_only_for_subdomain_wildcards() -> None:
