@@ -344,7 +344,7 @@ def check_csrf(**kwargs: Any) -> list[checks.CheckMessage]:
 
 def _pattern_warnings(patterns: Any) -> list[checks.CheckMessage]:
     """Wildcards on a public suffix and regexes matching look-alikes, saved before these were
-    refused or opted into explicitly: other sites can pass them (W005)."""
+    refused or opted into explicitly: other sites can pass them (W006)."""
     found: list[checks.CheckMessage] = []
     for origin in patterns.iterator():
         warning = origin.warning
@@ -357,7 +357,7 @@ def _pattern_warnings(patterns: Any) -> list[checks.CheckMessage]:
                         "entry is refused, and the policy is skipped until it is removed."
                     ),
                     obj=origin.policy,
-                    id="django_preflight.W005",
+                    id="django_preflight.W006",
                 )
             )
         if len(found) == 20:
@@ -367,14 +367,14 @@ def _pattern_warnings(patterns: Any) -> list[checks.CheckMessage]:
 
 def _skipped() -> list[checks.CheckMessage]:
     """Enabled policies the snapshot leaves out, such as rows saved before a rule existed (an
-    IDNA 2003 host, a wildcard on a public suffix with credentials): they allow nothing (W006)."""
+    IDNA 2003 host, a wildcard on a public suffix with credentials): they allow nothing (W007)."""
     from .store import load_policy_set
 
     return [
         checks.Warning(
             f"CORS policy '{rejected.name}' is skipped and allows nothing: {rejected.problem}",
             hint="Correct it in the admin; until then every snapshot rebuild logs it.",
-            id="django_preflight.W006",
+            id="django_preflight.W007",
         )
         for rejected in load_policy_set().rejected
     ]

@@ -42,8 +42,8 @@ def test_a_regex_also_matching_http_is_refused_and_warned_about_when_saved_befor
     make_policy: Callable[..., CorsPolicy], value: str
 ) -> None:
     """The look-alike lint refuses it with credentials now; a row saved by an older release is
-    still named, as plain http (W001), as a look-alike match (W005), and as a policy the
-    snapshot skips (W006)."""
+    still named, as plain http (W001), as a look-alike match (W006), and as a policy the
+    snapshot skips (W007)."""
     with pytest.raises(ValidationError, match="http for https"):
         make_policy(origins=(value,), kinds=["regex"], allow_credentials=True)
 
@@ -53,8 +53,8 @@ def test_a_regex_also_matching_http_is_refused_and_warned_about_when_saved_befor
 
     assert ids(legacy) == [
         "django_preflight.W001",
-        "django_preflight.W005",
         "django_preflight.W006",
+        "django_preflight.W007",
     ]
 
 

@@ -276,7 +276,7 @@ def test_existing_public_suffix_wildcards_are_named_by_deploy_checks_and_status(
     AllowedOrigin.objects.create(policy=credentialed, kind="subdomain", value="https://*.github.io")
     AllowedOrigin.objects.create(policy=plain, kind="subdomain", value="https://*.co.uk")
 
-    found = [m for m in checks.run_checks(include_deployment_checks=True) if m.id.endswith("W005")]
+    found = [m for m in checks.run_checks(include_deployment_checks=True) if m.id.endswith("W006")]
     assert sorted(m.msg.split(":")[0] for m in found) == [
         "CORS policy 'old-creds' allows https",
         "CORS policy 'old-plain' allows https",
@@ -284,7 +284,7 @@ def test_existing_public_suffix_wildcards_are_named_by_deploy_checks_and_status(
     assert all("is a public suffix" in m.msg for m in found)
 
     skipped = [
-        m for m in checks.run_checks(include_deployment_checks=True) if m.id.endswith("W006")
+        m for m in checks.run_checks(include_deployment_checks=True) if m.id.endswith("W007")
     ]
     assert sorted(m.msg.split(":")[0] for m in skipped) == [
         "CORS policy 'old-creds' is skipped and allows nothing",

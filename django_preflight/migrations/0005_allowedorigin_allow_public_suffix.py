@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('django_preflight', '0003_scan_result'),
+        ('django_preflight', '0004_corspolicy_views_only'),
     ]
 
     operations = [
