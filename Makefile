@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test lint docs versions versions-ci wheel screenshots clean
+.PHONY: install demo test lint docs docs-serve versions versions-ci wheel screenshots clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -13,7 +13,14 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
-demo: install
+# The demo needs only the package and Django REST framework: no test, lint or docs tools.
+$(VENV)/.demo-installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "== installing django-preflight-cors (editable) and djangorestframework into $(VENV)"
+	$(BIN)/python -m pip install --progress-bar on -e '.[drf]'
+	touch $@
+
+demo: $(VENV)/.demo-installed
 	$(BIN)/python manage.py rundemo
 
 test: install
@@ -28,6 +35,10 @@ lint: install
 
 docs: install
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+	@echo "Open site/index.html in a browser (it works from the file system), or run make docs-serve."
+
+docs-serve: install
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve --dev-addr 127.0.0.1:8008
 
 versions: install
 	$(BIN)/nox
@@ -42,4 +53,4 @@ screenshots: install
 	$(BIN)/python scripts/screenshots.py
 
 clean:
-	rm -rf $(VENV) .coverage db.sqlite3 site .nox
+	rm -rf $(VENV) .coverage db.sqlite3 site .nox dist

@@ -12,7 +12,8 @@ class PreflightConfig(AppConfig):
 
     def ready(self) -> None:
         """Register checks and signal receivers once the app registry is ready."""
-        from . import checks, signals
+        from . import checks, declared, signals
 
         checks.register()
         signals.connect()
+        declared.connect()

@@ -40,6 +40,7 @@ class PreflightSettings:
     NETGUARD_RESOLVER: str | None = None
     RELAY_STATS_INTERVAL: float = 1.0
     METRICS: bool = False
+    POLICIES: dict[str, Any] | None = None
 
 
 SETTING_NAMES = tuple(PREFIX + f.name for f in fields(PreflightSettings))

@@ -78,6 +78,11 @@ class ImportPlan:
     changes: list[PolicyPlan]
     warnings: list[str] = field(default_factory=list)
 
+    @property
+    def has_changes(self) -> bool:
+        """Whether applying the plan would write anything."""
+        return any(change.action != "unchanged" for change in self.changes)
+
     def describe(self) -> list[str]:
         """One line per change, for ``--dry-run`` and for the log of a real run."""
         lines = []
@@ -103,6 +108,11 @@ def parse(text: str) -> dict[str, Any]:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ImportFileError(f"Not valid JSON: {exc}.") from exc
+    return check_shape(data)
+
+
+def check_shape(data: Any) -> dict[str, Any]:
+    """Check the outer shape of an exported document, from a file or from the settings."""
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise ImportFileError(f"Not a django-preflight file: expected format '{FORMAT}'.")
     if not isinstance(data.get("policies"), list):
@@ -235,8 +245,11 @@ def _compare(
 
 @transaction.atomic
 def apply_import(plan: ImportPlan) -> None:
-    """Write the planned state in one transaction."""
-    for policy, origins in plan.policies:
+    """Write the planned state in one transaction; an unchanged policy is not written at all."""
+    # ``changes`` lists the policies in the same order, then any deletion.
+    for (policy, origins), change in zip(plan.policies, plan.changes, strict=False):
+        if change.action == "unchanged":
+            continue
         policy.save()
         wanted = {(o.kind, o.value) for o in origins}
         for stale in policy.origins.all():
