@@ -34,7 +34,7 @@ lint: install
 	$(BIN)/python manage.py check --fail-level WARNING
 
 docs: install
-	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+	OFFLINE=true NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 	@echo "Open site/index.html in a browser (it works from the file system), or run make docs-serve."
 
 docs-serve: install
