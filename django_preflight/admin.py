@@ -23,6 +23,8 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from . import conf, remedies, store
+from .declared import SETTING as DECLARED_SETTING
+from .declared import declared_names
 from .engine.browser import CorsRequest
 from .engine.policy import MAX_AGE_BROWSER_CAP
 from .forms import AllowedOriginInlineForm, AllowedOriginInlineFormSet, TestRequestForm
@@ -42,6 +44,9 @@ if TYPE_CHECKING:
 else:
     _PolicyAdminBase = _OriginAdminBase = _RejectedAdminBase = admin.ModelAdmin
     _OriginInlineBase = admin.TabularInline
+
+ADMIN_CSS = {"all": ("django_preflight/admin.css",)}
+"""Keeps the policy form and the audit list within a 1280-pixel window."""
 
 INLINE_ORIGIN_LIMIT = 100
 """Above this many origins a policy's page links to the origin list instead of inlining rows."""
@@ -113,7 +118,7 @@ class CorsPolicyAdmin(_PolicyAdminBase):
     """Policies, their origins inline, and bulk enable/disable."""
 
     list_display = (
-        "name",
+        "display_name",
         "enabled",
         "path_prefix",
         "allow_credentials",
@@ -149,6 +154,40 @@ class CorsPolicyAdmin(_PolicyAdminBase):
         """
         queryset = super().get_queryset(request)
         return queryset.annotate(num_origins=Count("origins", distinct=True)).order_by("name")
+
+    class Media:
+        css = ADMIN_CSS
+
+    @admin.display(description=_("name"), ordering="name")
+    def display_name(self, obj: CorsPolicy) -> str:
+        """The name, marked when the settings declare the policy."""
+        if obj.name not in declared_names():
+            return obj.name
+        return format_html(
+            '{}<span class="preflight-managed">{}</span>',
+            obj.name,
+            gettext("managed from settings"),
+        )
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        """Say up front that edits to a policy declared in the settings do not last."""
+        policy = self.get_object(request, object_id)
+        if request.method == "GET" and policy is not None and policy.name in declared_names():
+            messages.warning(
+                request,
+                gettext(
+                    "Policy “%(name)s” is managed from settings (%(setting)s): changes made "
+                    "here are undone by the next migrate or 'preflight import --from-settings'."
+                )
+                % {"name": policy.name, "setting": DECLARED_SETTING},
+            )
+        return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.display(description=_("origins"), ordering="num_origins")
     def origin_count(self, obj: CorsPolicy) -> int:
@@ -414,17 +453,7 @@ class ResolvedFilter(admin.SimpleListFilter):
 class RejectedPreflightAdmin(_RejectedAdminBase):
     """The audit, read-only: rows are written by the middleware, and may only be deleted."""
 
-    list_display = (
-        "origin",
-        "path",
-        "request_method",
-        "reason",
-        "count",
-        "last_seen",
-        "policy",
-        "report_only",
-        "is_resolved",
-    )
+    list_display = ("summary", "origin", "request", "count", "last_seen", "is_resolved")
     list_filter = ("reason", "policy", ResolvedFilter, "report_only", "is_overflow")
     search_fields = ("origin", "path")
     actions = ("allow_refused", "mark_resolved")
@@ -442,7 +471,7 @@ class RejectedPreflightAdmin(_RejectedAdminBase):
                     "reason",
                     "detail",
                     "policy",
-                    "report_only",
+                    "enforcement",
                     "is_overflow",
                 )
             },
@@ -458,7 +487,7 @@ class RejectedPreflightAdmin(_RejectedAdminBase):
         "reason",
         "detail",
         "policy",
-        "report_only",
+        "enforcement",
         "is_overflow",
         "console_message",
         "cause",
@@ -468,6 +497,34 @@ class RejectedPreflightAdmin(_RejectedAdminBase):
         "last_seen",
         "resolved_at",
     )
+
+    class Media:
+        css = ADMIN_CSS
+
+    @admin.display(description=_("what happened"), ordering="reason")
+    def summary(self, obj: RejectedPreflight) -> str:
+        """What the browser reported and why, in a few words; the row's link to its detail."""
+        reason = obj.get_reason_display()
+        if obj.detail:
+            reason = f"{reason}: {obj.detail}"
+        if obj.report_only:
+            return gettext("Report only: %(reason)s") % {"reason": reason}
+        return gettext("No Allow-Origin header (%(reason)s)") % {"reason": reason}
+
+    @admin.display(description=_("request"), ordering="path")
+    def request(self, obj: RejectedPreflight) -> str:
+        """The refused call as the page made it: method and path."""
+        return f"{obj.request_method} {obj.path}"
+
+    @admin.display(description=_("answer"))
+    def enforcement(self, obj: RejectedPreflight) -> str:
+        """One sentence that is true of this row, unlike a bare yes/no with general help."""
+        if obj.report_only:
+            return gettext(
+                "Report only: a report-only policy would refuse this preflight; the browser "
+                "got the enforced policies' answer."
+            )
+        return gettext("Refused: the browser got the refusal and blocked the call.")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         """Only the middleware records refusals."""

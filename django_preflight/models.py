@@ -305,7 +305,7 @@ class RejectedPreflight(models.Model):
         ordering = ("-last_seen",)
 
     def __str__(self) -> str:
-        return f"{self.request_method} {self.path} from {self.origin}: {self.reason}"
+        return f"{self.request_method} {self.path} from {self.origin}: {self.get_reason_display()}"
 
     @property
     def console_message(self) -> str:

@@ -61,12 +61,13 @@ required = [
     "django_preflight/scan/admin.py",
     "django_preflight/templates/admin/django_preflight/scanresult/scan.html",
     "django_preflight/templates/admin/django_preflight/scanresult/report.html",
+    "django_preflight/static/django_preflight/admin.css",
 ]
 missing = [name for name in required if name not in names]
 stray = [name for name in names if name.split("/")[0] in ("tests", "example_project", "docs")]
 if missing or stray:
     sys.exit(f"missing from the wheel: {missing}; not part of the package: {stray}")
-print(f"{len(names)} files; migrations, templates and py.typed are present.")
+print(f"{len(names)} files; migrations, templates, static files and py.typed are present.")
 PY
 
 echo "== the README's install steps with this wheel, in a fresh virtualenv and a new project"

@@ -11,6 +11,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.test import Client
 
 from django_preflight.models import CorsPolicy
 
@@ -110,3 +111,21 @@ def test_the_settings_document_is_what_export_writes(
     out = StringIO()
     call_command("preflight", "export", stdout=out)
     assert json.loads(out.getvalue()) == document
+
+
+def test_the_admin_marks_policies_managed_from_settings(
+    settings: Any, admin_client: Client, make_policy: Callable[..., CorsPolicy]
+) -> None:
+    settings.PREFLIGHT_POLICIES = DECLARED
+    migrate()
+    make_policy(origins=("https://other.example",), name="admin-made", path_prefix="/x/")
+    listing = admin_client.get("/admin/django_preflight/corspolicy/").content.decode()
+    assert listing.count('class="preflight-managed">managed from settings<') == 2
+    assert "admin-made</a></th>" in listing
+
+    declared = CorsPolicy.objects.get(name="frontend")
+    page = admin_client.get(f"/admin/django_preflight/corspolicy/{declared.pk}/change/")
+    assert "is managed from settings (PREFLIGHT_POLICIES)" in page.content.decode()
+    other = CorsPolicy.objects.get(name="admin-made")
+    page = admin_client.get(f"/admin/django_preflight/corspolicy/{other.pk}/change/")
+    assert "managed from settings" not in page.content.decode()
