@@ -21,7 +21,7 @@ $(VENV)/.demo-installed: pyproject.toml
 	touch $@
 
 demo: $(VENV)/.demo-installed
-	$(BIN)/python manage.py rundemo
+	$(BIN)/python manage.py rundemo $(DEMO_ARGS)
 
 test: install
 	$(BIN)/python -m pytest --cov --cov-report=term $(PYTEST_ARGS)
