@@ -472,7 +472,7 @@ class RejectedPreflightAdmin(_RejectedAdminBase):
                     "detail",
                     "policy",
                     "enforcement",
-                    "is_overflow",
+                    "row_kind",
                 )
             },
         ),
@@ -488,7 +488,7 @@ class RejectedPreflightAdmin(_RejectedAdminBase):
         "detail",
         "policy",
         "enforcement",
-        "is_overflow",
+        "row_kind",
         "console_message",
         "cause",
         "fix",
@@ -525,6 +525,15 @@ class RejectedPreflightAdmin(_RejectedAdminBase):
                 "got the enforced policies' answer."
             )
         return gettext("Refused: the browser got the refusal and blocked the call.")
+
+    @admin.display(description=_("row"))
+    def row_kind(self, obj: RejectedPreflight) -> str:
+        """Whether the row is one distinct refusal or the overflow count, said in words."""
+        if obj.is_overflow:
+            return gettext(
+                "Overflow: counts refusals not stored one by one because the audit was full."
+            )
+        return gettext("One distinct refusal, counted each time it recurs.")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         """Only the middleware records refusals."""

@@ -158,6 +158,8 @@ def test_audit_detail_has_a_human_title_and_a_true_answer_line(admin_client: Cli
     assert "origin_not_allowed" not in text.split("<h2>", 1)[1].split("</h2>", 1)[0]
     assert "Refused: the browser got the refusal and blocked the call." in text
     assert "Would have been refused by a report-only policy" not in text
+    assert "One distinct refusal, counted each time it recurs." in text
+    assert "Counts refusals not stored one by one" not in text
     RejectedPreflight.objects.filter(pk=row.pk).update(report_only=True)
     text = admin_client.get(f"/admin/django_preflight/rejectedpreflight/{row.pk}/change/")
     assert "Report only: a report-only policy would refuse" in text.content.decode()
