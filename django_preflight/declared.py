@@ -12,13 +12,20 @@ import sys
 from typing import Any, TextIO
 
 from django.apps import AppConfig, apps
+from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, connections, router
 from django.db.migrations.loader import MigrationLoader
 from django.db.models.signals import post_migrate
 
 from . import conf
-from .portable import ImportFileError, apply_import, check_shape, plan_import
+from .portable import (
+    ImportFileError,
+    apply_import,
+    check_shape,
+    plan_import,
+    validate_document,
+)
 
 SETTING = "PREFLIGHT_POLICIES"
 
@@ -79,8 +86,31 @@ def apply_after_migrate(
             out.write(f"{SETTING}: {line}\n")
 
 
+def check_declared(**kwargs: Any) -> list[checks.CheckMessage]:
+    """Report an invalid declaration at ``manage.py check``, before ``migrate`` stops on it."""
+    try:
+        data = declared()
+        if data is not None:
+            validate_document(data)
+    except ImproperlyConfigured as exc:
+        message = str(exc)
+    except ImportFileError as exc:
+        message = f"{SETTING}: {exc}"
+    else:
+        return []
+    return [
+        checks.Error(
+            message,
+            hint="Use the shape 'manage.py preflight export' writes; see the settings reference.",
+            id="django_preflight.E006",
+        )
+    ]
+
+
 def connect() -> None:
-    """Apply the setting after every ``migrate`` (and ``flush``) of this app's database."""
+    """Check the setting, and apply it after every ``migrate`` (and ``flush``) of this app's
+    database."""
+    checks.register(check_declared)
     post_migrate.connect(
         apply_after_migrate,
         sender=apps.get_app_config("django_preflight"),

@@ -123,9 +123,38 @@ def check_shape(data: Any) -> dict[str, Any]:
 def plan_import(data: dict[str, Any], *, prune: bool = False) -> ImportPlan:
     """Validate every policy and origin of ``data`` and compute the change; writes nothing."""
     existing = {p.name: p for p in CorsPolicy.objects.prefetch_related("origins")}
-    seen: set[str] = set()
     built: list[tuple[CorsPolicy, list[AllowedOrigin]]] = []
     changes: list[PolicyPlan] = []
+    for where, entry in _entries(data):
+        policy = existing.get(entry["name"]) or CorsPolicy(name=entry["name"])
+        before = None if policy.pk is None else _snapshot(policy)
+        origins = _fill(policy, entry, where)
+        built.append((policy, origins))
+        changes.append(_compare(before, policy, origins))
+    if prune:
+        seen = {policy.name for policy, _ in built}
+        changes.extend(PolicyPlan(name, "delete") for name in sorted(set(existing) - seen))
+    warnings = [
+        f"policy '{policy.name}', origin {origin.value}: {origin.warning}"
+        for policy, origins in built
+        for origin in origins
+        if origin.kind in (AllowedOrigin.Kind.SUBDOMAIN, AllowedOrigin.Kind.REGEX)
+        and origin.warning
+    ]
+    return ImportPlan(built, changes, warnings)
+
+
+def validate_document(data: dict[str, Any]) -> None:
+    """Validate every policy and origin of ``data`` as ``plan_import`` does, without the
+    database: what a system check may do."""
+    for where, entry in _entries(data):
+        _fill(CorsPolicy(name=entry["name"]), entry, where)
+
+
+def _entries(data: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """Each policy entry with its position, once its name and field names are checked."""
+    seen: set[str] = set()
+    entries = []
     for index, entry in enumerate(data["policies"]):
         where = f"policies[{index}]"
         if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
@@ -137,25 +166,18 @@ def plan_import(data: dict[str, Any], *, prune: bool = False) -> ImportPlan:
         unknown = set(entry) - {"name", "origins", *POLICY_FIELDS}
         if unknown:
             raise ImportFileError(f"{where}: unknown fields {', '.join(sorted(unknown))}.")
-        policy = existing.get(name) or CorsPolicy(name=name)
-        before = None if policy.pk is None else _snapshot(policy)
-        defaults = CorsPolicy(name=name)
-        for attr in POLICY_FIELDS:
-            setattr(policy, attr, entry.get(attr, getattr(defaults, attr)))
-        origins = _origins(entry.get("origins", []), policy, where)
-        _validate(policy, origins, where)
-        built.append((policy, origins))
-        changes.append(_compare(before, policy, origins))
-    if prune:
-        changes.extend(PolicyPlan(name, "delete") for name in sorted(set(existing) - seen))
-    warnings = [
-        f"policy '{policy.name}', origin {origin.value}: {origin.warning}"
-        for policy, origins in built
-        for origin in origins
-        if origin.kind in (AllowedOrigin.Kind.SUBDOMAIN, AllowedOrigin.Kind.REGEX)
-        and origin.warning
-    ]
-    return ImportPlan(built, changes, warnings)
+        entries.append((where, entry))
+    return entries
+
+
+def _fill(policy: CorsPolicy, entry: dict[str, Any], where: str) -> list[AllowedOrigin]:
+    """Set the entry's fields on ``policy`` (defaults for those left out) and validate it."""
+    defaults = CorsPolicy(name=policy.name)
+    for attr in POLICY_FIELDS:
+        setattr(policy, attr, entry.get(attr, getattr(defaults, attr)))
+    origins = _origins(entry.get("origins", []), policy, where)
+    _validate(policy, origins, where)
+    return origins
 
 
 def _origins(raw: Any, policy: CorsPolicy, where: str) -> list[AllowedOrigin]:
@@ -233,9 +255,11 @@ def _compare(
     fields, had = before
     changed = [a for a in POLICY_FIELDS if fields[a] != getattr(policy, a)]
     changed += [
-        f"allow_public_suffix of {_label(o)}"
+        f"{attr} of {_label(o)}"
         for k, o in wanted.items()
-        if k in had and had[k].allow_public_suffix != o.allow_public_suffix
+        if k in had
+        for attr in ("note", "allow_public_suffix")
+        if getattr(had[k], attr) != getattr(o, attr)
     ]
     added = [_label(wanted[k]) for k in wanted if k not in had]
     removed = [_label(had[k]) for k in had if k not in wanted]

@@ -11,7 +11,9 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from django_preflight.models import CorsPolicy
 
@@ -129,3 +131,22 @@ def test_the_admin_marks_policies_managed_from_settings(
     other = CorsPolicy.objects.get(name="admin-made")
     page = admin_client.get(f"/admin/django_preflight/corspolicy/{other.pk}/change/")
     assert "managed from settings" not in page.content.decode()
+
+
+def test_check_reports_an_invalid_declaration_without_the_database(settings: Any) -> None:
+    from django.core.checks import run_checks
+
+    from django_preflight.declared import check_declared
+
+    settings.PREFLIGHT_POLICIES = DECLARED
+    assert check_declared() == []
+    settings.PREFLIGHT_POLICIES = {
+        "format": "django-preflight/1",
+        "policies": [{"name": "x", "path_prefix": "api", "origins": []}],
+    }
+    with CaptureQueriesContext(connection) as queries:
+        errors = check_declared()
+    assert len(queries) == 0
+    assert [e.id for e in errors] == ["django_preflight.E006"]
+    assert errors[0].msg.startswith("PREFLIGHT_POLICIES: policies[0] ('x'): path_prefix:")
+    assert "django_preflight.E006" in {e.id for e in run_checks()}
