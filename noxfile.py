@@ -34,7 +34,14 @@ MATRIX: tuple[tuple[str, str, bool], ...] = (
 """(Django, Python, run in CI): Django 6 needs Python 3.12 or newer; 3.10 is the oldest Python
 supported."""
 
-PYTEST_ARGS = ("-m", "not browser", "--ignore", "tests/browser", "--ignore", "tests/services")
+PYTEST_ARGS = (
+    "-m",
+    "not browser and not packaging",
+    "--ignore",
+    "tests/browser",
+    "--ignore",
+    "tests/services",
+)
 """Browser and service tests need Chromium and servers; ``make test`` runs them once."""
 
 
