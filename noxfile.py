@@ -42,7 +42,8 @@ PYTEST_ARGS = (
     "--ignore",
     "tests/services",
 )
-"""Browser and service tests need Chromium and servers; ``make test`` runs them once."""
+"""Browser and service tests need Chromium and servers; ``make test`` runs them once, and
+``make wheel`` the packaging test."""
 
 
 def _candidates(version: str) -> Iterator[str]:
