@@ -123,13 +123,13 @@ def assert_fits(page: Page, url: str, shot: Path) -> None:
 
 
 @pytest.mark.browser
-def test_policy_pages_and_audit_list_fit_1280_pixels(
+def test_policy_list_pages_and_audit_list_fit_1280_pixels(
     page: Page, live_server: LiveServer, tmp_path: Path
 ) -> None:
     policy = partner_policy()
     record_refusals()
     admin = f"{live_server.url}/admin/django_preflight"
-
+    assert_fits(page, f"{admin}/corspolicy/", tmp_path / "policy-list.png")
     assert_fits(page, f"{admin}/corspolicy/add/", tmp_path / "policy-add.png")
     assert_fits(page, f"{admin}/corspolicy/{policy.pk}/change/", tmp_path / "policy-change.png")
     assert_fits(page, f"{admin}/rejectedpreflight/", tmp_path / "audit-list.png")
