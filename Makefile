@@ -13,11 +13,12 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
-# The demo needs only the package and Django REST framework: no test, lint or docs tools.
+# The demo needs only the package, Django REST framework and the relay's HTTP client: no test,
+# lint or docs tools.
 $(VENV)/.demo-installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@echo "== installing django-preflight-cors (editable) and djangorestframework into $(VENV)"
-	$(BIN)/python -m pip install --progress-bar on -e '.[drf]'
+	@echo "== installing django-preflight-cors (editable) with its drf and relay extras into $(VENV)"
+	$(BIN)/python -m pip install --progress-bar on -e '.[drf,relay]'
 	touch $@
 
 demo: $(VENV)/.demo-installed
