@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -86,11 +85,6 @@ def csrf_warning(policy: CorsPolicy) -> str | None:
         "django_preflight.drf.SessionAuthentication) to trust the origins credentialed "
         "policies allow, or list them in CSRF_TRUSTED_ORIGINS."
     ) % {"origins": ", ".join(untrusted)}
-
-
-def _publish_after_commit(using: str) -> None:
-    """Bulk updates send no signals, so tell the policy store ourselves once they are durable."""
-    transaction.on_commit(store.publish_change, using=using)
 
 
 def _origin_total(policy: CorsPolicy) -> int:
@@ -390,8 +384,6 @@ class CorsPolicyAdmin(_PolicyAdminBase):
         count = rows.update(enabled=enabled, updated_at=timezone.now())
         for policy in changed:
             self.log_change(request, policy, [{"changed": {"fields": ["Enabled"]}}])
-        if count:
-            _publish_after_commit(queryset.db)
         return count
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from contextlib import suppress
+from collections.abc import Iterable
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -40,6 +42,57 @@ def default_methods() -> list[str]:
 def default_headers() -> list[str]:
     """New policies allow the headers a JSON API client usually sends."""
     return list(DEFAULT_HEADERS)
+
+
+class VersionedQuerySet(models.QuerySet[Any]):
+    """Bulk writes send no signals: they move the policy version themselves."""
+
+    def update(self, **kwargs: Any) -> int:
+        from .versioning import note_change
+
+        count = super().update(**kwargs)
+        if count:
+            note_change(self.db)
+        return count
+
+    def bulk_create(self, objs: Iterable[Any], *args: Any, **kwargs: Any) -> list[Any]:
+        from .versioning import note_change
+
+        created = super().bulk_create(objs, *args, **kwargs)
+        if created:
+            note_change(self.db)
+        return created
+
+    def bulk_update(self, objs: Iterable[Any], *args: Any, **kwargs: Any) -> int:
+        from .versioning import note_change
+
+        count = super().bulk_update(objs, *args, **kwargs)
+        if count:
+            note_change(self.db)
+        return count
+
+
+class SharedState(models.Model):
+    """Small named counters every process reads: the policy version, the audit's write lock.
+
+    The policy version moves in the same transaction as any policy or origin change, so a
+    process that reads it (one primary-key lookup per refresh interval) knows whether its
+    snapshot is current, whatever cache the project uses.
+    """
+
+    POLICY_VERSION = "policy-version"
+    AUDIT_LOCK = "audit-lock"
+
+    name = models.CharField(primary_key=True, max_length=32)
+    number = models.BigIntegerField(default=0)
+    changed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("shared state")
+        verbose_name_plural = _("shared state")
+
+    def __str__(self) -> str:
+        return f"{self.name}={self.number}"
 
 
 class CorsPolicy(models.Model):
@@ -100,7 +153,7 @@ class CorsPolicy(models.Model):
     )
     enforce_on_server = models.BooleanField(
         _("enforce on the server"),
-        default=False,
+        default=True,
         help_text=_(
             "Answer 403, without running the view, to a real cross-origin request with an "
             "unsafe method (POST, PUT, PATCH, DELETE...) from an origin no policy on this path "
@@ -126,6 +179,8 @@ class CorsPolicy(models.Model):
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = VersionedQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("CORS policy")
@@ -173,8 +228,19 @@ class CorsPolicy(models.Model):
             and self.origins.filter(kind=OriginKind.ANY.value).exists()
         ):
             errors["allow_credentials"] = ANY_WITH_CREDENTIALS
+        if self._name_taken():
+            errors["name"] = str(
+                _("Another policy is already called “%(name)s” (names ignore case).")
+                % {"name": self.name}
+            )
         if errors:
             raise ValidationError(errors)
+
+    def _name_taken(self) -> bool:
+        """Names are unique ignoring case on every database, as MySQL/MariaDB's default
+        collation compares them, so a name saved on one database can be saved on any."""
+        others = CorsPolicy._default_manager.exclude(pk=self.pk)
+        return bool(self.name) and others.filter(name__iexact=self.name).exists()
 
     @property
     def max_age_exceeds_browser_cap(self) -> bool:
@@ -213,6 +279,8 @@ class AllowedOrigin(models.Model):
     note = models.CharField(_("note"), max_length=200, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
+    objects = VersionedQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("allowed origin")
         verbose_name_plural = _("allowed origins")
@@ -233,6 +301,12 @@ class AllowedOrigin(models.Model):
             credentials = self.policy.allow_credentials
         except CorsPolicy.DoesNotExist:
             credentials = False
+        if self.kind == self.Kind.REGEX and self.value != self.value.strip():
+            # Origins never contain spaces, and MySQL/MariaDB's unique index would take values
+            # that differ only in trailing spaces for the same one.
+            raise ValidationError(
+                {"value": _("A regular expression has no leading or trailing spaces.")}
+            )
         try:
             spec = validate_origin(self.spec(), credentials=credentials)
         except PolicyError as exc:
@@ -262,6 +336,10 @@ class RejectedPreflight(models.Model):
         PRIVATE_NETWORK_NOT_ALLOWED = (
             Reason.PRIVATE_NETWORK_NOT_ALLOWED.value,
             _("private network not allowed"),
+        )
+        REFUSED_ON_SERVER = (
+            Reason.REFUSED_ON_SERVER.value,
+            _("write refused on the server (cached preflight)"),
         )
 
     fingerprint = models.CharField(max_length=64, unique=True, editable=False)

@@ -360,9 +360,10 @@ def test_ordinary_policy_saves_without_warnings(admin_client: Client) -> None:
 def test_enable_action_updates_rows_and_rebuilds_the_store(
     admin_client: Client, django_capture_on_commit_callbacks: Any
 ) -> None:
-    policies = [CorsPolicyFactory(enabled=False) for _ in range(2)]
-    for policy in policies:
-        AllowedOriginFactory(policy=policy)
+    with django_capture_on_commit_callbacks(execute=True):
+        policies = [CorsPolicyFactory(enabled=False) for _ in range(2)]
+        for policy in policies:
+            AllowedOriginFactory(policy=policy)
     assert store.current().tier_for("/api/x") is None
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
