@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
 from contextlib import suppress
-from collections.abc import Iterable
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -228,13 +228,19 @@ class CorsPolicy(models.Model):
             and self.origins.filter(kind=OriginKind.ANY.value).exists()
         ):
             errors["allow_credentials"] = ANY_WITH_CREDENTIALS
-        if self._name_taken():
-            errors["name"] = str(
-                _("Another policy is already called “%(name)s” (names ignore case).")
-                % {"name": self.name}
-            )
         if errors:
             raise ValidationError(errors)
+
+    def validate_unique(self, exclude: Collection[str] | None = None) -> None:
+        """Also refuse a name that differs from another policy's only in case."""
+        super().validate_unique(exclude)
+        if "name" not in (exclude or ()) and self._name_taken():
+            raise ValidationError(
+                {
+                    "name": _("Another policy is already called “%(name)s” (names ignore case).")
+                    % {"name": self.name}
+                }
+            )
 
     def _name_taken(self) -> bool:
         """Names are unique ignoring case on every database, as MySQL/MariaDB's default
