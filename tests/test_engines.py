@@ -2,8 +2,22 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
+import pytest
+
 from django_preflight.engine.browser import Check, CorsRequest, Failure, Stage
-from django_preflight.engine.engines import ALL_ENGINES, FIREFOX, MODELS, WEBKIT, Engine, lines
+from django_preflight.engine.engines import (
+    ALL_ENGINES,
+    FIREFOX,
+    FIREFOX_BLOCKED,
+    MODELS,
+    WEBKIT,
+    Engine,
+    every_sentence,
+    lines,
+)
 
 URL = "http://api.example/notes/"
 CALL = CorsRequest(URL, "http://app.example", "PUT", (("X-Api-Key", "k"),))
@@ -62,3 +76,23 @@ def test_max_age_caps_differ() -> None:
         Engine.FIREFOX: 86400,
         Engine.WEBKIT: 600,
     }
+
+
+def _docs_text() -> str:
+    """The troubleshooting page as a reader sees it: quotes unwrapped, escapes undone."""
+    text = (Path(__file__).resolve().parent.parent / "docs" / "troubleshooting.md").read_text()
+    text = re.sub(r"\n> ?", " ", text)
+    for escaped, plain in (("&lt;", "<"), ("&gt;", ">"), ("\\*", "*"), ("\\`", "`")):
+        text = text.replace(escaped, plain)
+    return text
+
+
+@pytest.mark.parametrize("engine", ALL_ENGINES, ids=[engine.value for engine in ALL_ENGINES])
+def test_troubleshooting_lists_every_sentence_of_every_engine(engine: Engine) -> None:
+    text = _docs_text()
+    missing = []
+    for template in (*every_sentence(engine), FIREFOX_BLOCKED):
+        parts = re.split(r"\{\w+\}", template)
+        if not re.search(".*?".join(re.escape(part) for part in parts), text):
+            missing.append(template)
+    assert missing == []

@@ -20,23 +20,13 @@ from example_project.frontend_server import FrontendServer
 from tests.browser_support import require_executable
 from tests.cors_server import BEHAVIOURS, Running, serve_pair
 
+from .agreement import CALL_ALL_JS, Call
 from .deployments import Case, scripted
 from .firefox import EXECUTABLE, INSTALL_HINT, Firefox
 from .support import page_url
 
 pytestmark = pytest.mark.browser
 
-CALL_JS = """async ({url, method, headers, body, credentials}) => {
-  const init = {method, headers, credentials};
-  if (body !== null) init.body = body;
-  try {
-    const response = await fetch(url, init);
-    await response.text();
-    return {status: response.status};
-  } catch (error) {
-    return {error: String(error)};
-  }
-}"""
 SETTLE_SECONDS = 0.5
 # Rows where Firefox refuses a call Chromium lets through: a User-Agent set by the page is sent
 # (and preflighted), and a redirect that turns a preflighted call into a GET is refused.
@@ -81,17 +71,8 @@ def seen_by_firefox(
     seen = {}
     for case in CASES:
         firefox.events.clear()
-        outcome = firefox.run(
-            page_url(frontend),
-            CALL_JS,
-            {
-                "url": case.url(cors_server.base),
-                "method": case.method,
-                "headers": dict(case.headers),
-                "body": None if case.method.upper() in ("GET", "HEAD") else "{}",
-                "credentials": "include" if case.credentials else "omit",
-            },
-        )
+        call = Call(case.url(cors_server.base), case.method, case.headers, case.credentials)
+        (outcome,) = firefox.run(page_url(frontend), CALL_ALL_JS, [call.as_argument()])
         firefox.drain(SETTLE_SECONDS if "error" in outcome else 0)
         seen[case.name] = (outcome, firefox.errors())
     return seen
