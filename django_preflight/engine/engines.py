@@ -8,6 +8,7 @@ observed in Chromium 156, Firefox 153.8 ESR and WebKitGTK 2.50.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import Enum
 
@@ -229,3 +230,34 @@ def every_sentence(engine: Engine) -> tuple[str, ...]:
     if engine is Engine.WEBKIT:
         found.append(WEBKIT_CANNOT_LOAD)
     return tuple(dict.fromkeys(found))
+
+
+@dataclass(frozen=True, slots=True)
+class Pasted:
+    """What a console line pasted from any engine tells about the call: its URL and origin."""
+
+    url: str | None
+    origin: str | None
+
+
+MAX_PASTED = 4096
+_PASTED_URL = (
+    re.compile(r"Access to fetch at '([^'\s]+)'"),
+    re.compile(r"disallows reading the remote resource at \u2018?([^\s\u2018\u2019]+?)\u2019?\. "),
+    re.compile(r"Fetch API cannot load (\S+) due to access control checks"),
+)
+_PASTED_ORIGIN = (
+    re.compile(r"from origin '([^'\s]+)' has been blocked"),
+    re.compile(r"Origin (\S+) is not allowed by Access-Control-Allow-Origin"),
+)
+
+
+def parse_pasted(text: str) -> Pasted | None:
+    """The URL and origin a pasted console line names, or None when it is no engine's line.
+
+    Firefox names no origin, WebKit names it only when Allow-Origin was the failing check.
+    """
+    text = text[:MAX_PASTED]
+    url = next((m.group(1) for p in _PASTED_URL if (m := p.search(text))), None)
+    origin = next((m.group(1) for p in _PASTED_ORIGIN if (m := p.search(text))), None)
+    return None if url is None and origin is None else Pasted(url, origin)
