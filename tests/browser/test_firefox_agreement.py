@@ -13,15 +13,14 @@ from collections.abc import Iterator
 
 import pytest
 
-from django_preflight.engine.browser import CorsRequest
-from django_preflight.engine.engines import MODELS, Engine, lines
-from django_preflight.probe import probe
+from django_preflight.engine.engines import MODELS, Engine
 from example_project.frontend_server import FrontendServer
 from tests.browser_support import require_executable
-from tests.cors_server import BEHAVIOURS, Running, serve_pair
+from tests.cors_server import Running, serve_pair
 
 from .agreement import CALL_ALL_JS, Call
-from .deployments import Case, scripted
+from .deployments import Case
+from .engine_table import CASES, predicted, same_words
 from .firefox import EXECUTABLE, INSTALL_HINT, Firefox
 from .support import page_url
 
@@ -40,12 +39,7 @@ FIREFOX_REFUSES = frozenset(
 # Rows where Firefox refuses with other words than the model's checks, in Chromium's order,
 # give it: a list in one Allow-Origin line, a redirected preflight, a redirect loop.
 OTHER_WORDS = frozenset({"origin-list", "redirect-302", "redirect-loop"})
-CASES: tuple[Case, ...] = tuple(scripted(b) for b in BEHAVIOURS)
-SAME_WORDS = tuple(
-    case
-    for case in CASES
-    if case.name not in FIREFOX_REFUSES | OTHER_WORDS and case.verdict is not None
-)
+SAME_WORDS = same_words(FIREFOX_REFUSES, OTHER_WORDS)
 
 
 @pytest.fixture(scope="module")
@@ -78,15 +72,6 @@ def seen_by_firefox(
     return seen
 
 
-def _predicted(case: Case, base: str, origin: str) -> tuple[bool, tuple[str, ...]]:
-    """The probe's verdict and Firefox's lines as the model words them."""
-    call = CorsRequest(case.url(base), origin, case.method, case.headers, case.credentials)
-    trace = probe(call, timeout=5).trace
-    if trace.failure is None:
-        return True, ()
-    return False, lines(Engine.FIREFOX, call, trace.url, trace.failure)
-
-
 def test_the_table_is_wide_enough() -> None:
     assert len(SAME_WORDS) >= 25
     assert len(CASES) >= 30
@@ -100,7 +85,7 @@ def test_firefox_and_the_probe_agree_on_the_verdict(
     seen_by_firefox: dict[str, tuple[dict[str, object], list[str]]],
 ) -> None:
     outcome, _ = seen_by_firefox[case.name]
-    passed, _ = _predicted(case, cors_server.base, frontend.origin)
+    passed, _ = predicted(Engine.FIREFOX, case, cors_server.base, frontend.origin)
     if case.name in FIREFOX_REFUSES:
         assert passed
         assert "error" in outcome, outcome
@@ -118,6 +103,6 @@ def test_firefox_logs_the_lines_the_model_predicts(
     seen_by_firefox: dict[str, tuple[dict[str, object], list[str]]],
 ) -> None:
     _, logged = seen_by_firefox[case.name]
-    _, predicted = _predicted(case, cors_server.base, frontend.origin)
-    assert logged == list(predicted)
-    assert not re.search(r"\{\w+\}", " ".join(predicted))
+    _, expected = predicted(Engine.FIREFOX, case, cors_server.base, frontend.origin)
+    assert logged == list(expected)
+    assert not re.search(r"\{\w+\}", " ".join(expected))
