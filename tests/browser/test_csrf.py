@@ -21,6 +21,7 @@ import pytest
 
 from example_project.frontend_server import FrontendServer
 
+from .control import Control
 from .servers import ServerProcess, gunicorn, running
 from .support import ALICE, PASSWORD, PageSession, page_url
 
@@ -137,7 +138,16 @@ def test_django_and_drf_own_checks_refuse_the_allowed_origin_in_their_words(
         assert outcome.json() == {"detail": "CSRF Failed: " + origin_failure(frontend.origin)}
 
 
-@pytest.mark.usefixtures("credentialed_frontend")
+@pytest.fixture
+def credentialed_frontend_not_enforced(credentialed_frontend: int, control: Control) -> int:
+    """The frontend's credentialed policy with server-side enforcement off: the other page's
+    write then reaches the CSRF check, which is what the test judges (enforcement would answer
+    403 before it)."""
+    assert control("update_policy", name="frontend", enforce_on_server=False) == []
+    return credentialed_frontend
+
+
+@pytest.mark.usefixtures("credentialed_frontend_not_enforced")
 @pytest.mark.parametrize("path", WRITES, ids=["django", "drf"])
 def test_an_origin_no_credentialed_policy_allows_still_fails_the_csrf_check(
     open_page: Callable[[str], PageSession],
