@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy as _
 from . import conf, remedies, store
 from .engine.browser import CorsRequest
 from .engine.diagnose import diagnose
-from .engine.policy import MAX_AGE_BROWSER_CAP
+from .engine.limits import MAX_AGE_BROWSER_CAP
 from .forms import AllowedOriginInlineForm, AllowedOriginInlineFormSet, TestRequestForm
 from .models import AllowedOrigin, CorsPolicy, RejectedPreflight
 from .scan import admin as _scan_admin  # noqa: F401  (registers the scan pages)

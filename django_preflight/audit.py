@@ -26,6 +26,13 @@ from django.utils import timezone
 
 from . import conf
 from .engine.decision import Decision, RequestFacts
+from .engine.limits import (
+    AUDIT_DETAIL_LENGTH,
+    AUDIT_HEADERS_LENGTH,
+    AUDIT_METHOD_LENGTH,
+    AUDIT_ORIGIN_LENGTH,
+    AUDIT_PATH_LENGTH,
+)
 
 logger = logging.getLogger("django_preflight")
 
@@ -89,12 +96,12 @@ class AuditBuffer:
             return
         limit = settings.AUDIT_MAX_VALUE_LENGTH
         key = Key(
-            clip(facts.origin, min(limit, 300)),
-            clip(facts.path, min(limit, 500)),
-            clip(facts.request_method, min(limit, 64)),
-            clip(facts.request_headers, min(limit, 500)),
+            clip(facts.origin, min(limit, AUDIT_ORIGIN_LENGTH)),
+            clip(facts.path, min(limit, AUDIT_PATH_LENGTH)),
+            clip(facts.request_method, min(limit, AUDIT_METHOD_LENGTH)),
+            clip(facts.request_headers, min(limit, AUDIT_HEADERS_LENGTH)),
             decision.reason.value,
-            clip(decision.detail, min(limit, 100)),
+            clip(decision.detail, min(limit, AUDIT_DETAIL_LENGTH)),
             decision.policy.id if decision.policy is not None else None,
             report_only=report_only,
         )

@@ -15,8 +15,9 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from .engine.origins import OriginError, compile_origin_regex, normalise_origin
-from .engine.policy import MAX_AGE_BROWSER_CAP, MAX_AGE_LIMIT
+from .engine.compiler import Invalid, compile_policy
+from .engine.limits import MAX_AGE_BROWSER_CAP, MAX_AGE_LIMIT
+from .mapping import policy_spec
 
 DEFAULT_HEADERS = (
     "accept",
@@ -103,7 +104,31 @@ def translate(get: Callable[[str, Any], Any], name: str = "imported-cors-headers
             policies.append(PolicyDraft(f"{name}-any-origin", open_fields, [("any", "")]))
         else:
             policies[0].origins.append(("any", ""))
+    for draft in policies:
+        _keep_valid(draft, notes)
     return Translation(policies, notes)
+
+
+def _keep_valid(draft: PolicyDraft, notes: list[str]) -> None:
+    """Compile the draft as it will be saved; leave out, with a note, each entry it refuses.
+
+    What remains is stored in canonical form. Problems of the policy's own fields are left for
+    ``create_drafts``, whose validated save refuses the whole import.
+    """
+    from .models import CorsPolicy
+
+    policy = CorsPolicy(name=draft.name, **draft.fields)
+    result = compile_policy(policy_spec(policy, draft.origins))
+    if isinstance(result, Invalid):
+        refused = {p.index: p for p in result.problems if p.index is not None}
+        for index, problem in sorted(refused.items()):
+            kind, value = draft.origins[index]
+            label = "Regex" if kind == "regex" else "Origin"
+            notes.append(f"{label} {value!r} was skipped: {problem.message}")
+        draft.origins = [o for i, o in enumerate(draft.origins) if i not in refused]
+        result = compile_policy(policy_spec(policy, draft.origins))
+    if not isinstance(result, Invalid):
+        draft.origins = [(o.kind.value, o.text) for o in result.origins]
 
 
 def _exact_origins(values: Any, notes: list[str]) -> list[tuple[str, str]]:
@@ -116,10 +141,7 @@ def _exact_origins(values: Any, notes: list[str]) -> list[tuple[str, str]]:
                 "sandboxed page can send it."
             )
             continue
-        try:
-            origins.append(("exact", normalise_origin(str(value))))
-        except OriginError as exc:
-            notes.append(f"Origin {value!r} was skipped: {exc}")
+        origins.append(("exact", str(value)))
     return origins
 
 
@@ -135,11 +157,6 @@ def _regexes(values: Any, notes: list[str]) -> list[tuple[str, str]]:
                 f"Regex {text!r} was matched only at its start, so longer origins such as "
                 "'...evil.net' passed too; it is now matched against the whole origin."
             )
-        try:
-            compile_origin_regex(body)
-        except OriginError as exc:
-            notes.append(f"Regex {text!r} was skipped: {exc}")
-            continue
         origins.append(("regex", body))
     return origins
 

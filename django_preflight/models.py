@@ -2,26 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from .engine import explain
 from .engine.advice import Advice, refusal
+from .engine.compiler import Invalid, compile_policy
 from .engine.decision import Reason
-from .engine.policy import (
-    ANY_WITH_CREDENTIALS,
+from .engine.limits import (
+    AUDIT_DETAIL_LENGTH,
+    AUDIT_FINGERPRINT_LENGTH,
+    AUDIT_HEADERS_LENGTH,
+    AUDIT_METHOD_LENGTH,
+    AUDIT_ORIGIN_LENGTH,
+    AUDIT_PATH_LENGTH,
     MAX_AGE_BROWSER_CAP,
-    OriginKind,
-    OriginSpec,
-    PolicyError,
-    validate_header_names,
-    validate_max_age,
-    validate_methods,
-    validate_origin,
-    validate_path_prefix,
+    ORIGIN_NOTE_LENGTH,
+    ORIGIN_VALUE_LENGTH,
+    PATH_PREFIX_LENGTH,
+    POLICY_NAME_LENGTH,
 )
+from .engine.problems import CREDENTIAL_CODES, Problem
+from .engine.specs import OriginKind, OriginSpec, PolicySpec
 from .fields import CaseSensitiveCharField, TokenListField
+from .mapping import policy_spec
 from .scan.models import ScanResult  # noqa: F401  (loaded with the app's models)
 
 DEFAULT_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
@@ -41,12 +48,12 @@ def default_headers() -> list[str]:
 class CorsPolicy(models.Model):
     """Which origins may call which paths, and how."""
 
-    name = models.CharField(_("name"), max_length=100, unique=True)
+    name = models.CharField(_("name"), max_length=POLICY_NAME_LENGTH, unique=True)
     description = models.TextField(_("description"), blank=True)
     enabled = models.BooleanField(_("enabled"), default=True)
     path_prefix = models.CharField(
         _("path prefix"),
-        max_length=200,
+        max_length=PATH_PREFIX_LENGTH,
         default="/",
         help_text=_(
             "Request paths this policy covers, matched segment by segment: '/api/' covers "
@@ -123,41 +130,25 @@ class CorsPolicy(models.Model):
         return self.name
 
     def clean(self) -> None:
-        """Refuse what browsers would reject or what would be unsafe, one sentence each."""
-        errors: dict[str, str] = {}
-        checks = (
-            ("path_prefix", lambda: validate_path_prefix(self.path_prefix)),
-            (
-                "allowed_methods",
-                lambda: validate_methods(
-                    self.allowed_methods or [], credentials=self.allow_credentials
-                ),
-            ),
-            (
-                "allowed_headers",
-                lambda: validate_header_names(
-                    self.allowed_headers or [], credentials=self.allow_credentials, exposed=False
-                ),
-            ),
-            (
-                "exposed_headers",
-                lambda: validate_header_names(
-                    self.exposed_headers or [], credentials=self.allow_credentials, exposed=True
-                ),
-            ),
-            ("max_age", lambda: validate_max_age(self.max_age)),
-        )
-        for field, check in checks:
-            try:
-                check()
-            except PolicyError as exc:
-                errors[field] = str(exc)
-        if (
-            self.allow_credentials
-            and self.pk is not None
-            and self.origins.filter(kind=OriginKind.ANY.value).exists()
-        ):
-            errors["allow_credentials"] = ANY_WITH_CREDENTIALS
+        """Refuse what browsers would reject or what would be unsafe: every problem at once.
+
+        The saved entries whose validity depends on credentials are compiled with the policy,
+        so ticking 'allow credentials' on a policy that allows any origin is refused here.
+        """
+        saved: Iterable[tuple[str, str]] = ()
+        if self.pk is not None:
+            saved = self.origins.filter(
+                kind__in=(OriginKind.ANY.value, OriginKind.REGEX.value)
+            ).values_list("kind", "value")
+        result = compile_policy(policy_spec(self, saved))
+        if not isinstance(result, Invalid):
+            return
+        errors: dict[str, list[ValidationError]] = {}
+        for problem in result.problems:
+            if problem.field != "origins":
+                errors.setdefault(problem.field, []).append(_error(problem))
+            elif problem.code in CREDENTIAL_CODES:
+                errors.setdefault("allow_credentials", []).append(_error(problem))
         if errors:
             raise ValidationError(errors)
 
@@ -183,11 +174,11 @@ class AllowedOrigin(models.Model):
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.EXACT)
     value = CaseSensitiveCharField(
         _("value"),
-        max_length=500,
+        max_length=ORIGIN_VALUE_LENGTH,
         blank=True,
         help_text=_("Empty for 'any origin' and 'null'. Exact origins are stored normalised."),
     )
-    note = models.CharField(_("note"), max_length=200, blank=True)
+    note = models.CharField(_("note"), max_length=ORIGIN_NOTE_LENGTH, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:
@@ -205,19 +196,32 @@ class AllowedOrigin(models.Model):
         return self.value or self.get_kind_display()
 
     def clean(self) -> None:
-        """Normalise the value; refuse loose, malformed or unsafe patterns."""
+        """Normalise the value; refuse loose, malformed or unsafe patterns.
+
+        Compiled as the only entry of a policy with the saved policy's credentials, the one
+        setting an entry's rules depend on; the rows edited together are checked by the admin's
+        formset and by the importer against the policy as submitted.
+        """
         try:
             credentials = self.policy.allow_credentials
         except CorsPolicy.DoesNotExist:
             credentials = False
-        try:
-            spec = validate_origin(
-                OriginSpec(OriginKind(self.kind), self.value), credentials=credentials
-            )
-        except PolicyError as exc:
+        spec = PolicySpec(
+            0,
+            "",
+            allow_credentials=credentials,
+            origins=(OriginSpec(OriginKind(self.kind), self.value),),
+        )
+        result = compile_policy(spec)
+        if isinstance(result, Invalid):
             field = "kind" if self.kind == self.Kind.ANY else "value"
-            raise ValidationError({field: str(exc)}) from exc
-        self.value = spec.value
+            raise ValidationError({field: [_error(p) for p in result.problems]})
+        self.value = result.origins[0].text
+
+
+def _error(problem: Problem) -> ValidationError:
+    """A compiler problem as Django's error, carrying the stable code."""
+    return ValidationError(problem.message, code=problem.code.value)
 
 
 class RejectedPreflight(models.Model):
@@ -234,13 +238,15 @@ class RejectedPreflight(models.Model):
             _("private network not allowed"),
         )
 
-    fingerprint = models.CharField(max_length=64, unique=True, editable=False)
-    origin = models.CharField(_("origin"), max_length=300)
-    path = models.CharField(_("path"), max_length=500)
-    request_method = models.CharField(_("requested method"), max_length=64)
-    request_headers = models.CharField(_("requested headers"), max_length=500, blank=True)
+    fingerprint = models.CharField(max_length=AUDIT_FINGERPRINT_LENGTH, unique=True, editable=False)
+    origin = models.CharField(_("origin"), max_length=AUDIT_ORIGIN_LENGTH)
+    path = models.CharField(_("path"), max_length=AUDIT_PATH_LENGTH)
+    request_method = models.CharField(_("requested method"), max_length=AUDIT_METHOD_LENGTH)
+    request_headers = models.CharField(
+        _("requested headers"), max_length=AUDIT_HEADERS_LENGTH, blank=True
+    )
     reason = models.CharField(_("reason"), max_length=40, choices=ReasonCode.choices)
-    detail = models.CharField(_("refused item"), max_length=100, blank=True)
+    detail = models.CharField(_("refused item"), max_length=AUDIT_DETAIL_LENGTH, blank=True)
     policy = models.ForeignKey(
         CorsPolicy,
         on_delete=models.SET_NULL,

@@ -13,6 +13,9 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from .engine.compiler import Invalid, compile_policy
+from .engine.problems import Problem
+from .mapping import policy_spec
 from .models import AllowedOrigin, CorsPolicy
 
 FORMAT = "django-preflight/1"
@@ -101,11 +104,15 @@ def parse(text: str) -> dict[str, Any]:
 
 
 def plan_import(data: dict[str, Any], *, prune: bool = False) -> ImportPlan:
-    """Validate every policy and origin of ``data`` and compute the change; writes nothing."""
+    """Validate every policy and origin of ``data`` and compute the change; writes nothing.
+
+    Every problem of every policy is reported in one error, so one run shows all there is to fix.
+    """
     existing = {p.name: p for p in CorsPolicy.objects.prefetch_related("origins")}
     seen: set[str] = set()
     built: list[tuple[CorsPolicy, list[AllowedOrigin]]] = []
     changes: list[PolicyPlan] = []
+    problems: list[str] = []
     for index, entry in enumerate(data["policies"]):
         where = f"policies[{index}]"
         if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
@@ -123,9 +130,14 @@ def plan_import(data: dict[str, Any], *, prune: bool = False) -> ImportPlan:
         for attr in POLICY_FIELDS:
             setattr(policy, attr, entry.get(attr, getattr(defaults, attr)))
         origins = _origins(entry.get("origins", []), policy, where)
-        _validate(policy, origins, where)
+        found = _validate(policy, origins)
+        if found:
+            problems.extend(f"{where}{part} ('{name}'): {problem}" for part, problem in found)
+            continue
         built.append((policy, origins))
         changes.append(_compare(before, policy, origins))
+    if problems:
+        raise ImportFileError("\n".join(problems))
     if prune:
         changes.extend(PolicyPlan(name, "delete") for name in sorted(set(existing) - seen))
     return ImportPlan(built, changes)
@@ -150,26 +162,37 @@ def _origins(raw: Any, policy: CorsPolicy, where: str) -> list[AllowedOrigin]:
     return origins
 
 
-def _validate(policy: CorsPolicy, origins: list[AllowedOrigin], where: str) -> None:
+def _validate(policy: CorsPolicy, origins: list[AllowedOrigin]) -> list[tuple[str, str]]:
+    """Every problem of one policy as (where in the policy, what): the fields' types first,
+    then, when those are sound, everything the compiler finds.
+
+    Entries are stored in the canonical form the compiler gives them.
+    """
+    found = []
     try:
-        policy.full_clean(exclude=["name"], validate_unique=False)
+        policy.clean_fields(exclude=["name"])
     except ValidationError as exc:
-        raise ImportFileError(f"{where} ('{policy.name}'): {_flatten(exc)}") from exc
-    keys = set()
+        found.append(("", _flatten(exc)))
     for position, origin in enumerate(origins):
         origin.policy = policy
         try:
-            origin.full_clean(exclude=["policy"], validate_unique=False, validate_constraints=False)
+            origin.clean_fields(exclude=["policy"])
         except ValidationError as exc:
-            raise ImportFileError(
-                f"{where}.origins[{position}] ('{policy.name}'): {_flatten(exc)}"
-            ) from exc
-        key = (origin.kind, origin.value)
-        if key in keys:
-            raise ImportFileError(
-                f"{where} ('{policy.name}'): {origin.value or origin.kind} is listed twice."
-            )
-        keys.add(key)
+            found.append((f".origins[{position}]", _flatten(exc)))
+    if found:
+        return found
+    result = compile_policy(policy_spec(policy, ((o.kind, o.value) for o in origins)))
+    if isinstance(result, Invalid):
+        return [_describe(problem) for problem in result.problems]
+    for origin, compiled in zip(origins, result.origins, strict=True):
+        origin.value = compiled.text
+    return []
+
+
+def _describe(problem: Problem) -> tuple[str, str]:
+    if problem.index is not None:
+        return f".origins[{problem.index}]", f"{problem.message} [{problem.code.value}]"
+    return "", f"{problem.field}: {problem.message} [{problem.code.value}]"
 
 
 def _flatten(exc: ValidationError) -> str:

@@ -13,13 +13,13 @@ import logging
 import threading
 import time
 import uuid
-from collections import defaultdict
 
 from django.core.cache import caches
 from django.db import DatabaseError
 
 from . import conf
-from .engine.policy import OriginKind, OriginSpec, PolicySet, PolicySpec, build_policy_set
+from .engine.policy import PolicySet, build_policy_set
+from .mapping import load_specs
 
 logger = logging.getLogger("django_preflight")
 
@@ -75,12 +75,14 @@ class PolicyStore:
             )
             return
         for rejected in snapshot.rejected:
-            logger.error(
-                "django-preflight skipped policy %r (id %s): %s",
-                rejected.name,
-                rejected.policy_id,
-                rejected.problem,
-            )
+            for problem in rejected.problems:
+                logger.error(
+                    "django-preflight skipped policy %r (id %s): %s [%s]",
+                    rejected.name,
+                    rejected.policy_id,
+                    problem.message,
+                    problem.code.value,
+                )
         self._snapshot = snapshot
         self._version = version
         self._stale = self._changes != changes_seen
@@ -137,32 +139,7 @@ def publish_change() -> None:
 
 def load_policy_set() -> PolicySet:
     """Read every enabled policy and its origins (two queries) and compile them."""
-    from .models import AllowedOrigin, CorsPolicy
-
-    origins: defaultdict[int, list[OriginSpec]] = defaultdict(list)
-    rows = AllowedOrigin.objects.filter(policy__enabled=True).values_list(
-        "policy_id", "kind", "value"
-    )
-    for policy_id, kind, value in rows.iterator(chunk_size=10_000):
-        origins[policy_id].append(OriginSpec(OriginKind(kind), value))
-    specs = [
-        PolicySpec(
-            id=row["id"],
-            name=row["name"],
-            path_prefix=row["path_prefix"],
-            allow_credentials=row["allow_credentials"],
-            allowed_methods=tuple(row["allowed_methods"] or ()),
-            allowed_headers=tuple(row["allowed_headers"] or ()),
-            exposed_headers=tuple(row["exposed_headers"] or ()),
-            max_age=row["max_age"],
-            allow_private_network=row["allow_private_network"],
-            origins=tuple(origins.get(row["id"], ())),
-            report_only=row["report_only"],
-            enforce_on_server=row["enforce_on_server"],
-        )
-        for row in CorsPolicy.objects.filter(enabled=True).values()
-    ]
-    return build_policy_set(specs)
+    return build_policy_set(load_specs())
 
 
 EMPTY = PolicySet()

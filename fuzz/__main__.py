@@ -65,8 +65,8 @@ def _setup_django(database: str) -> None:
 
 def run_engine(requests: int, seed: int) -> dict[str, Any]:
     """Decide ``requests`` generated requests against generated policy sets."""
+    from django_preflight.engine import build_policy_set
     from django_preflight.engine.decision import decide
-    from django_preflight.engine.policy import build_policy_set
     from fuzz.generate import Generator
     from fuzz.invariants import decision_problems, enforced_specs
 

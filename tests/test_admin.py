@@ -16,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from django_preflight.admin import INLINE_ORIGIN_LIMIT
-from django_preflight.engine.policy import ANY_WITH_CREDENTIALS
+from django_preflight.engine.compiler import ANY_WITH_CREDENTIALS
 from django_preflight.models import AllowedOrigin, CorsPolicy, RejectedPreflight
 from django_preflight.store import store
 
@@ -266,13 +266,13 @@ def test_change_view_shows_timestamps_read_only(admin_client: Client) -> None:
         pytest.param(
             {},
             (("exact", "https://app.example.com"), ("exact", "HTTPS://App.Example.com:443/")),
-            "'https://app.example.com' is already listed in this policy; keep one row.",
+            "'https://app.example.com' is already listed in this policy; keep one.",
             id="duplicate-normalised",
         ),
         pytest.param(
             {},
             (("null", ""), ("null", "")),
-            "The 'null' origin is already listed in this policy; keep one row.",
+            "The 'null' origin is already listed in this policy; keep one.",
             id="duplicate-valueless",
         ),
     ],

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from django_preflight.engine import explain
+from django_preflight.engine import (
+    OriginKind,
+    OriginSpec,
+    PolicySet,
+    PolicySpec,
+    build_policy_set,
+    explain,
+)
 from django_preflight.engine.advice import refusal
 from django_preflight.engine.decision import (
     PREFLIGHT_VARY,
@@ -12,13 +19,6 @@ from django_preflight.engine.decision import (
     Reason,
     RequestFacts,
     decide,
-)
-from django_preflight.engine.policy import (
-    OriginKind,
-    OriginSpec,
-    PolicySet,
-    PolicySpec,
-    build_policy_set,
 )
 from django_preflight.engine.tokens import parse_requested_headers
 

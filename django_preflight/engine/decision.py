@@ -6,10 +6,12 @@ from dataclasses import dataclass
 from enum import Enum
 from functools import lru_cache
 
-from .policy import CompiledPolicy, Header, PolicySet
+from .compiler import CompiledPolicy, Header
+from .index import Match
+from .limits import MAX_REQUESTED_HEADERS
+from .policy import PolicySet
 from .tokens import is_token, parse_requested_headers
 
-DEFAULT_MAX_REQUESTED_HEADERS = 64
 MEMO_SIZE = 256
 MEMO_MAX_INPUT = 256
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
@@ -96,7 +98,7 @@ _COVERED_NO_ORIGIN = Decision(Outcome.NOT_CORS, Reason.NO_ORIGIN, vary=ACTUAL_VA
 def decide(
     policies: PolicySet,
     facts: RequestFacts,
-    max_requested_headers: int = DEFAULT_MAX_REQUESTED_HEADERS,
+    max_requested_headers: int = MAX_REQUESTED_HEADERS,
 ) -> Decision:
     """Decide one request. Pure: the same snapshot and facts always give the same decision."""
     tier = policies.tier_for(facts.path)
@@ -119,7 +121,7 @@ def decide(
             vary=ACTUAL_VARY,
             enforce=tier.enforce_on_server and facts.method not in SAFE_METHODS,
         )
-    return _allow_actual(*found)
+    return _allow_actual(found.policy, found.allow_origin)
 
 
 @lru_cache(maxsize=MEMO_SIZE)
@@ -133,14 +135,14 @@ def _allow_actual(policy: CompiledPolicy, allow_origin: str) -> Decision:
 
 
 def _decide_preflight(
-    found: tuple[CompiledPolicy, str] | None,
+    found: Match | None,
     tier_policies: tuple[CompiledPolicy, ...],
     facts: RequestFacts,
     max_requested_headers: int,
 ) -> Decision:
     if found is None:
         return _origin_refused(tier_policies[0] if tier_policies else None)
-    policy, allow_origin = found
+    policy, allow_origin = found.policy, found.allow_origin
     method = facts.request_method or ""
     request_headers = facts.request_headers or ""
     check = (

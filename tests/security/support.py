@@ -15,7 +15,7 @@ from django.db import close_old_connections
 from django.test import Client
 from django.urls import get_script_prefix, set_script_prefix
 
-from django_preflight.engine.policy import PolicySpec
+from django_preflight.engine import PolicySpec
 from django_preflight.models import AllowedOrigin, CorsPolicy
 from fuzz.invariants import GRANT_HEADERS
 

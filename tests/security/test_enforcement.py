@@ -16,7 +16,7 @@ import pytest
 from asgiref.sync import async_to_sync
 from django.test import AsyncClient, Client
 
-from django_preflight.engine.policy import OriginKind, OriginSpec, PolicySpec
+from django_preflight.engine import OriginKind, OriginSpec, PolicySpec
 from django_preflight.models import AllowedOrigin, CorsPolicy
 
 from .hostile_origins import EXACT_ORIGIN, HOSTILE_ORIGINS, Verdict, wire

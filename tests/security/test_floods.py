@@ -19,8 +19,8 @@ import pytest
 from django.test import Client
 
 from django_preflight.audit import buffer
+from django_preflight.engine import OriginKind, OriginSpec, PolicySpec, build_policy_set
 from django_preflight.engine.decision import Reason, RequestFacts, decide
-from django_preflight.engine.policy import OriginKind, OriginSpec, PolicySpec, build_policy_set
 from django_preflight.models import CorsPolicy, RejectedPreflight
 
 from .support import preflight

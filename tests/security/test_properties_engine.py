@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from django_preflight.engine import PolicySpec, build_policy_set
 from django_preflight.engine.decision import Outcome, RequestFacts, decide
-from django_preflight.engine.policy import PolicySpec, build_policy_set
 from fuzz.invariants import decision_problems, enforced_specs
 
 from .strategies import policy_sets, scenarios

@@ -157,7 +157,9 @@ class Command(BaseCommand):
             names = ", ".join(p.name for p in tier.policies)
             self.stdout.write(f"  {tier.base or '/'} (report only): {names}")
         for rejected in snapshot.rejected:
-            self.stderr.write(f"  skipped {rejected.name!r}: {rejected.problem}")
+            self.stderr.write(f"  skipped {rejected.name!r}:")
+            for problem in rejected.problems:
+                self.stderr.write(f"    {problem.message} [{problem.code.value}]")
 
     def _export(self, output: str) -> None:
         text = json.dumps(export_policies(), indent=2, sort_keys=False) + "\n"

@@ -1,0 +1,320 @@
+"""The one compiler: a ``PolicySpec`` in, a ``CompiledPolicy`` or every problem out.
+
+Each rule is a small function over one field and reports what it finds instead of stopping at
+the first problem, so a person fixing a policy sees everything at once. Whatever a rule has to
+parse or compile (a regex, a subdomain's parent, the path's comparison base) is kept in the
+result, so building a snapshot never does the same work twice.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from .limits import MAX_AGE_LIMIT, PATH_PREFIX_LENGTH
+from .origins import (
+    Origin,
+    OriginError,
+    compile_origin_regex,
+    normalise_origin,
+    normalise_subdomain_pattern,
+    parse_request_origin,
+)
+from .problems import Code, Problem
+from .specs import OriginKind, OriginSpec, PolicySpec
+from .tokens import is_token
+
+Header = tuple[str, str]
+SubdomainKey = tuple[str, int | None, str]
+"""(scheme, port, parent host): how a subdomain wildcard is looked up."""
+
+CANARY_ORIGINS = (
+    "https://unrelated-site.invalid",
+    "http://unrelated-site.invalid",
+    "https://a.b.unrelated-site.invalid:8443",
+)
+"""Origins of no real site (the .invalid TLD is reserved): a regex that accepts one of them
+accepts any site, which is 'any origin' in disguise."""
+
+ANY_WITH_CREDENTIALS = (
+    "'Any origin' cannot be combined with credentials: browsers refuse '*' on credentialed "
+    "requests and echoing every origin would expose users' data to any site."
+)
+
+
+class CompiledOrigin(NamedTuple):
+    """One entry ready for the index: its canonical text and what the index looks it up by."""
+
+    kind: OriginKind
+    text: str
+    key: str | SubdomainKey | re.Pattern[str] | None
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class CompiledPolicy:
+    """A policy ready to answer: sets for checks, header values already joined."""
+
+    id: int
+    name: str
+    path_prefix: str
+    base: str
+    allow_credentials: bool
+    allow_private_network: bool
+    enforce_on_server: bool
+    report_only: bool
+    methods: frozenset[str]
+    any_method: bool
+    headers: frozenset[str]
+    any_header: bool
+    preflight_headers: tuple[Header, ...]
+    actual_headers: tuple[Header, ...]
+    origins: tuple[CompiledOrigin, ...]
+
+    def allows_header(self, name: str) -> bool:
+        """``authorization`` is never covered by '*', as the Fetch standard says."""
+        if name in self.headers:
+            return True
+        return self.any_header and name != "authorization"
+
+
+@dataclass(frozen=True, slots=True)
+class Invalid:
+    """A policy that cannot be compiled, with every problem found in it."""
+
+    problems: tuple[Problem, ...]
+
+
+def compile_policy(spec: PolicySpec) -> CompiledPolicy | Invalid:
+    """Check every rule and precompute the policy's answers, or return every problem."""
+    problems = [problem for rule in POLICY_RULES for problem in rule(spec)]
+    origins = _compile_origins(spec.origins, spec.allow_credentials, problems)
+    if problems:
+        return Invalid(tuple(problems))
+    return _compiled(spec, origins)
+
+
+def path_base(prefix: str) -> str:
+    """The prefix as compared with request paths: without its trailing slash."""
+    return prefix.rstrip("/")
+
+
+def check_path_prefix(spec: PolicySpec) -> Iterator[Problem]:
+    """A path prefix is an absolute, bounded, plain path."""
+    prefix = spec.path_prefix
+    if not prefix.startswith("/"):
+        yield Problem(
+            "path_prefix",
+            Code.PATH_PREFIX_NOT_ABSOLUTE,
+            "A path prefix starts with '/', for example /api/.",
+        )
+    if len(prefix) > PATH_PREFIX_LENGTH:
+        yield Problem(
+            "path_prefix",
+            Code.PATH_PREFIX_TOO_LONG,
+            f"A path prefix is at most {PATH_PREFIX_LENGTH} characters long.",
+        )
+    if any(ch.isspace() or ch in "?#" or ord(ch) < 0x20 for ch in prefix):
+        yield Problem(
+            "path_prefix",
+            Code.PATH_PREFIX_NOT_PLAIN,
+            "A path prefix is a plain path: no spaces, '?' or '#'.",
+        )
+
+
+def check_methods(spec: PolicySpec) -> Iterator[Problem]:
+    """Methods are tokens compared byte for byte; '*' only without credentials."""
+    if not spec.allowed_methods:
+        yield Problem(
+            "allowed_methods", Code.METHODS_EMPTY, "Allow at least one method, for example GET."
+        )
+    for method in spec.allowed_methods:
+        if method == "*":
+            if spec.allow_credentials:
+                yield Problem(
+                    "allowed_methods",
+                    Code.METHOD_STAR_WITH_CREDENTIALS,
+                    "Browsers treat '*' as a literal method name on credentialed requests; "
+                    "list the methods by name.",
+                )
+        elif not is_token(method):
+            yield Problem(
+                "allowed_methods",
+                Code.METHOD_INVALID,
+                f"'{method}' is not a valid HTTP method name.",
+            )
+
+
+def check_allowed_headers(spec: PolicySpec) -> Iterator[Problem]:
+    """Request header names are tokens; '*' only without credentials."""
+    return _header_names(
+        "allowed_headers",
+        spec.allowed_headers,
+        spec.allow_credentials,
+        (Code.HEADER_INVALID, Code.HEADER_STAR_WITH_CREDENTIALS, "header"),
+    )
+
+
+def check_exposed_headers(spec: PolicySpec) -> Iterator[Problem]:
+    """Exposed header names are tokens; '*' only without credentials."""
+    return _header_names(
+        "exposed_headers",
+        spec.exposed_headers,
+        spec.allow_credentials,
+        (Code.EXPOSED_HEADER_INVALID, Code.EXPOSED_HEADER_STAR_WITH_CREDENTIALS, "exposed header"),
+    )
+
+
+def _header_names(
+    field: str, names: Sequence[str], credentials: bool, codes: tuple[Code, Code, str]
+) -> Iterator[Problem]:
+    invalid, star, noun = codes
+    for name in names:
+        if name == "*":
+            if credentials:
+                yield Problem(
+                    field,
+                    star,
+                    "Browsers treat '*' as a literal header name on credentialed requests; "
+                    "list the headers by name.",
+                )
+        elif not is_token(name):
+            yield Problem(field, invalid, f"'{name}' is not a valid {noun} name.")
+
+
+def check_max_age(spec: PolicySpec) -> Iterator[Problem]:
+    """Max-Age is bounded; values above the browsers' caps are allowed but pointless."""
+    if spec.max_age is not None and not 0 <= spec.max_age <= MAX_AGE_LIMIT:
+        yield Problem(
+            "max_age",
+            Code.MAX_AGE_OUT_OF_RANGE,
+            f"Max-Age is between 0 and {MAX_AGE_LIMIT} seconds.",
+        )
+
+
+POLICY_RULES = (
+    check_path_prefix,
+    check_methods,
+    check_allowed_headers,
+    check_exposed_headers,
+    check_max_age,
+)
+"""The rules over a policy's own fields; origins are compiled one entry at a time below."""
+
+
+def compile_origin(entry: OriginSpec, *, credentials: bool) -> CompiledOrigin:
+    """The entry in canonical form with its lookup key; raises OriginError, never loosens."""
+    kind = entry.kind
+    if kind is OriginKind.EXACT:
+        value = entry.value if _is_serialised(entry.value) else normalise_origin(entry.value)
+        return CompiledOrigin(kind, value, value)
+    if kind is OriginKind.SUBDOMAIN:
+        parent = normalise_subdomain_pattern(entry.value)
+        key = (parent.scheme, parent.port, parent.host)
+        return CompiledOrigin(kind, _subdomain_text(parent), key)
+    if kind is OriginKind.REGEX:
+        pattern = compile_origin_regex(entry.value)
+        if credentials and any(pattern.fullmatch(canary) for canary in CANARY_ORIGINS):
+            raise OriginError(
+                Code.REGEX_ANY_SITE_WITH_CREDENTIALS,
+                "This regular expression matches origins of any site (it accepts "
+                f"{CANARY_ORIGINS[0]}), which with credentials would let any website read "
+                "your users' data; anchor it to your own domains.",
+            )
+        return CompiledOrigin(kind, entry.value, pattern)
+    if kind is OriginKind.ANY and credentials:
+        raise OriginError(Code.ANY_WITH_CREDENTIALS, ANY_WITH_CREDENTIALS)
+    return CompiledOrigin(kind, "", None)
+
+
+def _compile_origins(
+    entries: Iterable[OriginSpec], credentials: bool, problems: list[Problem]
+) -> tuple[CompiledOrigin, ...]:
+    """Compile every entry; a bad or repeated one adds a problem naming its position."""
+    compiled: list[CompiledOrigin] = []
+    seen: set[tuple[OriginKind, str]] = set()
+    for index, entry in enumerate(entries):
+        try:
+            origin = compile_origin(entry, credentials=credentials)
+        except OriginError as exc:
+            problems.append(Problem("origins", exc.code, str(exc), index))
+            continue
+        identity = (origin.kind, origin.text)
+        if identity in seen:
+            problems.append(
+                Problem(
+                    "origins",
+                    Code.ORIGIN_DUPLICATE,
+                    f"{_describe(origin)} is already listed in this policy; keep one.",
+                    index,
+                )
+            )
+            continue
+        seen.add(identity)
+        compiled.append(origin)
+    return tuple(compiled)
+
+
+def _is_serialised(value: str) -> bool:
+    """True when ``value`` is already what ``normalise_origin`` would return for it.
+
+    Exact origins are stored normalised, so a snapshot of 100,000 of them would otherwise spend
+    most of its build time normalising them again. A value in the form browsers send (lower
+    case, no default port, nothing but scheme, host and port) is its own normal form, except an
+    IPv6 host, which normalisation may still compress; those take the full path.
+    """
+    parsed = parse_request_origin(value)
+    return parsed is not None and not parsed.host.startswith("[") and parsed.serialise() == value
+
+
+def _describe(origin: CompiledOrigin) -> str:
+    """The entry as stored, so a person sees what their typing was normalised to."""
+    if origin.kind is OriginKind.ANY:
+        return "Any origin"
+    if origin.kind is OriginKind.NULL:
+        return "The 'null' origin"
+    return f"'{origin.text}'"
+
+
+def _subdomain_text(parent: Origin) -> str:
+    port = "" if parent.port is None else f":{parent.port}"
+    return f"{parent.scheme}://*.{parent.host}{port}"
+
+
+def _compiled(spec: PolicySpec, origins: tuple[CompiledOrigin, ...]) -> CompiledPolicy:
+    methods = _unique(spec.allowed_methods)
+    headers = _unique(h.lower() for h in spec.allowed_headers)
+    exposed = _unique(h.lower() for h in spec.exposed_headers)
+    credentials: tuple[Header, ...] = (
+        (("Access-Control-Allow-Credentials", "true"),) if spec.allow_credentials else ()
+    )
+    preflight: list[Header] = [*credentials, ("Access-Control-Allow-Methods", ", ".join(methods))]
+    if headers:
+        preflight.append(("Access-Control-Allow-Headers", ", ".join(headers)))
+    if spec.max_age is not None:
+        preflight.append(("Access-Control-Max-Age", str(spec.max_age)))
+    actual = list(credentials)
+    if exposed:
+        actual.append(("Access-Control-Expose-Headers", ", ".join(exposed)))
+    return CompiledPolicy(
+        id=spec.id,
+        name=spec.name,
+        path_prefix=spec.path_prefix,
+        base=path_base(spec.path_prefix),
+        allow_credentials=spec.allow_credentials,
+        allow_private_network=spec.allow_private_network,
+        enforce_on_server=spec.enforce_on_server,
+        report_only=spec.report_only,
+        methods=frozenset(m for m in methods if m != "*"),
+        any_method="*" in methods,
+        headers=frozenset(h for h in headers if h != "*"),
+        any_header="*" in headers,
+        preflight_headers=tuple(preflight),
+        actual_headers=tuple(actual),
+        origins=origins,
+    )
+
+
+def _unique(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(values))
