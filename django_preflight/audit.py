@@ -1,9 +1,11 @@
 """Refused preflights, aggregated in memory and written in the background.
 
-The request thread only counts into a bounded dictionary; a daemon thread per process writes
-the counts every ``PREFLIGHT_AUDIT_FLUSH_INTERVAL`` seconds, one upsert per distinct refusal.
-So a flood of refusals costs the requests a dictionary update, the database a bounded number
-of rows, and nothing is lost when the database is briefly away: the counts wait in memory.
+The request thread only appends the refusal to a bounded queue; a daemon thread per process
+counts the queue into a bounded dictionary and writes the counts every
+``PREFLIGHT_AUDIT_FLUSH_INTERVAL`` seconds, one upsert per distinct refusal. So a flood of
+refusals costs the requests an append (and, once per ``PREFLIGHT_AUDIT_BUFFER_SIZE`` refusals,
+counting the queue), the database a bounded number of rows, and nothing is lost when the
+database is briefly away: the counts wait in memory.
 When the buffer or the table is full, new distinct refusals are folded into one overflow entry
 per reason, so every refusal is still counted.
 """
@@ -13,16 +15,18 @@ from __future__ import annotations
 import atexit
 import hashlib
 import logging
+import os
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
+from datetime import timezone as dt_timezone
 from typing import NamedTuple
 
 from django.db import IntegrityError, connections, transaction
 from django.db.models import F
 from django.db.models.functions import Greatest
-from django.utils import timezone
 
 from . import conf
 from .engine.decision import Decision, RequestFacts
@@ -75,6 +79,43 @@ def fingerprint(key: Key) -> str:
     return hashlib.sha256("\x00".join(parts).encode()).hexdigest()
 
 
+QUEUED_TEXT_LIMIT = 2048
+"""Above this many characters of origin, path and header list, a refusal is clipped before it is
+queued rather than after."""
+
+
+class Event(NamedTuple):
+    """One refusal as the request saw it, waiting to be counted."""
+
+    decision: Decision
+    facts: RequestFacts
+    report_only: bool
+    when: float
+
+
+def _clipped(facts: RequestFacts, limit: int) -> RequestFacts:
+    return facts._replace(
+        origin=clip(facts.origin, min(limit, AUDIT_ORIGIN_LENGTH)),
+        path=clip(facts.path, min(limit, AUDIT_PATH_LENGTH)),
+        request_method=clip(facts.request_method, min(limit, AUDIT_METHOD_LENGTH)),
+        request_headers=clip(facts.request_headers, min(limit, AUDIT_HEADERS_LENGTH)),
+    )
+
+
+def _key(decision: Decision, facts: RequestFacts, report_only: bool, limit: int) -> Key:
+    clipped = _clipped(facts, limit)
+    return Key(
+        clipped.origin or "",
+        clipped.path,
+        clipped.request_method or "",
+        clipped.request_headers or "",
+        decision.reason.value,
+        clip(decision.detail, min(limit, AUDIT_DETAIL_LENGTH)),
+        decision.policy.id if decision.policy is not None else None,
+        report_only=report_only,
+    )
+
+
 def _overflow_key(key: Key) -> Key:
     return Key(OVERFLOW, OVERFLOW, "", "", key.reason, "", None, True, key.report_only)
 
@@ -83,32 +124,55 @@ class AuditBuffer:
     """The process's pending refusals; thread-safe."""
 
     def __init__(self) -> None:
+        self._queue: deque[Event] = deque()
         self._pending: dict[Key, Tally] = {}
         self._lock = threading.Lock()
         self._flushing = threading.Lock()
         self._flusher: threading.Thread | None = None
         self.folded = 0
+        os.register_at_fork(after_in_child=self._forget_flusher)
 
     def record(self, decision: Decision, facts: RequestFacts, *, report_only: bool = False) -> None:
-        """Count one refused preflight (or one a report-only policy would refuse); memory only."""
+        """Note one refused preflight (or one a report-only policy would refuse); memory only.
+
+        On the request's path this is an append: the values are clipped and counted later, by
+        the flusher or by the request that finds the queue at its bound. Values too long to
+        keep as they are (a hostile 64 KB header) are clipped at once, so the queue stays small.
+        """
         settings = conf.get()
         if not settings.AUDIT_ENABLED:
             return
+        size = len(facts.origin or "") + len(facts.path) + len(facts.request_headers or "")
+        if size > QUEUED_TEXT_LIMIT:
+            facts = _clipped(facts, settings.AUDIT_MAX_VALUE_LENGTH)
+        queue = self._queue
+        queue.append(Event(decision, facts, report_only, time.time()))
+        if len(queue) >= settings.AUDIT_BUFFER_SIZE or self._flusher is None:
+            self.count_queued()
+            self._ensure_flusher(settings.AUDIT_FLUSH_INTERVAL)
+
+    def count_queued(self) -> None:
+        """Turn the queued refusals into counted entries."""
+        settings = conf.get()
         limit = settings.AUDIT_MAX_VALUE_LENGTH
-        key = Key(
-            clip(facts.origin, min(limit, AUDIT_ORIGIN_LENGTH)),
-            clip(facts.path, min(limit, AUDIT_PATH_LENGTH)),
-            clip(facts.request_method, min(limit, AUDIT_METHOD_LENGTH)),
-            clip(facts.request_headers, min(limit, AUDIT_HEADERS_LENGTH)),
-            decision.reason.value,
-            clip(decision.detail, min(limit, AUDIT_DETAIL_LENGTH)),
-            decision.policy.id if decision.policy is not None else None,
-            report_only=report_only,
-        )
-        now = timezone.now()
+        queue = self._queue
         with self._lock:
-            self._add(key, Tally(1, now, now), settings.AUDIT_BUFFER_SIZE)
-        self._ensure_flusher(settings.AUDIT_FLUSH_INTERVAL)
+            while queue:
+                decision, facts, report_only, when = queue.popleft()
+                seen = datetime.fromtimestamp(when, tz=dt_timezone.utc)
+                key = _key(decision, facts, report_only, limit)
+                self._add(key, Tally(1, seen, seen), settings.AUDIT_BUFFER_SIZE)
+
+    def reset(self) -> None:
+        """Forget every pending refusal without writing it; for tests and settings changes."""
+        with self._lock:
+            self._queue.clear()
+            self._pending.clear()
+            self.folded = 0
+
+    def _forget_flusher(self) -> None:
+        """A forked child has no flusher thread; the next refusal starts one."""
+        self._flusher = None
 
     def _add(self, key: Key, tally: Tally, capacity: int) -> None:
         existing = self._pending.get(key)
@@ -125,9 +189,17 @@ class AuditBuffer:
 
     @property
     def pending(self) -> int:
-        """Refusals counted but not yet written."""
+        """Refusals noted but not yet written."""
+        self.count_queued()
         with self._lock:
             return sum(t.count for t in self._pending.values())
+
+    @property
+    def distinct(self) -> int:
+        """Distinct entries waiting to be written (overflow entries included)."""
+        self.count_queued()
+        with self._lock:
+            return len(self._pending)
 
     def flush(self) -> int:
         """Write pending counts; returns how many refusals were written. Failures keep them.
@@ -139,6 +211,7 @@ class AuditBuffer:
             return self._flush()
 
     def _flush(self) -> int:
+        self.count_queued()
         with self._lock:
             batch, self._pending = self._pending, {}
             folded, self.folded = self.folded, 0

@@ -158,28 +158,13 @@ def _save_policies(specs: list[Any]) -> None:
     """Replace every policy with ``specs``, unvalidated: the store must reject bad rows itself."""
     from django.db import transaction
 
-    from django_preflight.models import AllowedOrigin, CorsPolicy
-    from django_preflight.store import publish_change
+    from django_preflight.mapping import save_spec
+    from django_preflight.models import CorsPolicy
 
     with transaction.atomic():
         CorsPolicy.objects.all().delete()
         for spec in specs:
-            policy = CorsPolicy.objects.create(
-                id=spec.id,
-                name=spec.name,
-                path_prefix=spec.path_prefix,
-                allow_credentials=spec.allow_credentials,
-                allowed_methods=list(spec.allowed_methods),
-                allowed_headers=list(spec.allowed_headers),
-                exposed_headers=list(spec.exposed_headers),
-                max_age=spec.max_age,
-                allow_private_network=spec.allow_private_network,
-                report_only=spec.report_only,
-            )
-            AllowedOrigin.objects.bulk_create(
-                AllowedOrigin(policy=policy, kind=o.kind.value, value=o.value) for o in spec.origins
-            )
-    publish_change()
+            save_spec(spec, validate=False)
 
 
 def _send(client: Any, facts: Any) -> None:

@@ -19,9 +19,7 @@ def _fresh_state(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(reporting, "log_limit", reporting.RateLimit())
     store.reset()
     cache.clear()
-    with buffer._lock:
-        buffer._pending.clear()
-        buffer.folded = 0
+    buffer.reset()
     yield
     store.reset()
 

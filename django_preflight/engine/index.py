@@ -83,9 +83,12 @@ class OriginIndex:
         return None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class PathTier:
-    """All policies with the same path prefix; the most specific tier covering a path decides."""
+    """All policies with the same path prefix; the most specific tier covering a path decides.
+
+    Compared and hashed by identity: decisions are memoised per tier of one snapshot.
+    """
 
     base: str
     origins: OriginIndex

@@ -31,11 +31,6 @@ from django_preflight.engine import origins as origins_module
 from django_preflight.engine.origins import MAX_ORIGIN_LENGTH, OriginError, parse_request_origin
 from django_preflight.models import AllowedOrigin, CorsPolicy
 
-pytestmark = pytest.mark.skipif(
-    not hasattr(origins_module, "catastrophic_backtracking"),
-    reason="the regex guard (django_preflight.engine.regex_guard) is not in this version",
-)
-
 BUDGET = 0.25
 """Seconds one fullmatch may take on any origin up to the length bound: generous, so that a
 cubic pattern on a busy machine passes and only runaway ones (exponential, or polynomial of a
