@@ -1,11 +1,11 @@
 """Refused preflights, aggregated in memory and written in the background.
 
-The request thread only appends the refusal to a bounded queue; a daemon thread per process
-counts the queue into a bounded dictionary and writes the counts every
-``PREFLIGHT_AUDIT_FLUSH_INTERVAL`` seconds, one upsert per distinct refusal. So a flood of
-refusals costs the requests an append (and, once per ``PREFLIGHT_AUDIT_BUFFER_SIZE`` refusals,
-counting the queue), the database a bounded number of rows, and nothing is lost when the
-database is briefly away: the counts wait in memory.
+The request thread only counts into a bounded dictionary; a daemon thread per process writes
+the counts every ``PREFLIGHT_AUDIT_FLUSH_INTERVAL`` seconds, one upsert per distinct refusal.
+So a flood of refusals costs the requests a dictionary update (the entry's key is memoised for
+short values, so a repeated refusal does not clip and hash its values again), the database a
+bounded number of rows, and nothing is lost when the database is briefly away: the counts wait
+in memory.
 When the buffer or the table is full, new distinct refusals are folded into one overflow entry
 per reason, so every refusal is still counted.
 """
@@ -18,15 +18,17 @@ import logging
 import os
 import threading
 import time
-from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
 from datetime import timezone as dt_timezone
+from functools import lru_cache
 from typing import NamedTuple
 
+from django.conf import settings as django_settings
 from django.db import IntegrityError, connections, transaction
 from django.db.models import F
 from django.db.models.functions import Greatest
+from django.utils import timezone
 
 from . import conf
 from .engine.decision import Decision, RequestFacts
@@ -62,8 +64,9 @@ class Tally:
     """How often one distinct refusal happened since the last write."""
 
     count: int
-    first_seen: datetime
-    last_seen: datetime
+    first_seen: float
+    last_seen: float
+    """POSIX timestamps: cheaper to take and compare on the request's path than datetimes."""
 
 
 def clip(value: str | None, limit: int) -> str:
@@ -79,41 +82,42 @@ def fingerprint(key: Key) -> str:
     return hashlib.sha256("\x00".join(parts).encode()).hexdigest()
 
 
-QUEUED_TEXT_LIMIT = 2048
-"""Above this many characters of origin, path and header list, a refusal is clipped before it is
-queued rather than after."""
+FLUSHER_CHECK_EVERY = 1_000
+"""Refusals between two checks that the flusher thread is still alive."""
+MEMO_MAX_TEXT = 512
+"""Refusals whose values are longer than this in total are keyed without the memo, which
+therefore never holds much."""
 
 
-class Event(NamedTuple):
-    """One refusal as the request saw it, waiting to be counted."""
-
-    decision: Decision
-    facts: RequestFacts
-    report_only: bool
-    when: float
-
-
-def _clipped(facts: RequestFacts, limit: int) -> RequestFacts:
-    return facts._replace(
-        origin=clip(facts.origin, min(limit, AUDIT_ORIGIN_LENGTH)),
-        path=clip(facts.path, min(limit, AUDIT_PATH_LENGTH)),
-        request_method=clip(facts.request_method, min(limit, AUDIT_METHOD_LENGTH)),
-        request_headers=clip(facts.request_headers, min(limit, AUDIT_HEADERS_LENGTH)),
-    )
+def entry_key(decision: Decision, facts: RequestFacts, report_only: bool, limit: int) -> Key:
+    """The audit entry a refusal counts into, with every value clipped to its column."""
+    policy_id = decision.policy.id if decision.policy is not None else None
+    size = len(facts.origin or "") + len(facts.path) + len(facts.request_headers or "")
+    make = _memoised_key if size <= MEMO_MAX_TEXT else _key
+    return make(decision.reason.value, decision.detail, policy_id, facts, report_only, limit)
 
 
-def _key(decision: Decision, facts: RequestFacts, report_only: bool, limit: int) -> Key:
-    clipped = _clipped(facts, limit)
+def _key(
+    reason: str,
+    detail: str,
+    policy_id: int | None,
+    facts: RequestFacts,
+    report_only: bool,
+    limit: int,
+) -> Key:
     return Key(
-        clipped.origin or "",
-        clipped.path,
-        clipped.request_method or "",
-        clipped.request_headers or "",
-        decision.reason.value,
-        clip(decision.detail, min(limit, AUDIT_DETAIL_LENGTH)),
-        decision.policy.id if decision.policy is not None else None,
+        clip(facts.origin, min(limit, AUDIT_ORIGIN_LENGTH)),
+        clip(facts.path, min(limit, AUDIT_PATH_LENGTH)),
+        clip(facts.request_method, min(limit, AUDIT_METHOD_LENGTH)),
+        clip(facts.request_headers, min(limit, AUDIT_HEADERS_LENGTH)),
+        reason,
+        clip(detail, min(limit, AUDIT_DETAIL_LENGTH)),
+        policy_id,
         report_only=report_only,
     )
+
+
+_memoised_key = lru_cache(maxsize=256)(_key)
 
 
 def _overflow_key(key: Key) -> Key:
@@ -124,54 +128,42 @@ class AuditBuffer:
     """The process's pending refusals; thread-safe."""
 
     def __init__(self) -> None:
-        self._queue: deque[Event] = deque()
         self._pending: dict[Key, Tally] = {}
         self._lock = threading.Lock()
         self._flushing = threading.Lock()
         self._flusher: threading.Thread | None = None
+        self._unchecked = 0
         self.folded = 0
         os.register_at_fork(after_in_child=self._forget_flusher)
 
     def record(self, decision: Decision, facts: RequestFacts, *, report_only: bool = False) -> None:
-        """Note one refused preflight (or one a report-only policy would refuse); memory only.
-
-        On the request's path this is an append: the values are clipped and counted later, by
-        the flusher or by the request that finds the queue at its bound. Values too long to
-        keep as they are (a hostile 64 KB header) are clipped at once, so the queue stays small.
-        """
+        """Count one refused preflight (or one a report-only policy would refuse); memory only."""
         settings = conf.get()
         if not settings.AUDIT_ENABLED:
             return
-        size = len(facts.origin or "") + len(facts.path) + len(facts.request_headers or "")
-        if size > QUEUED_TEXT_LIMIT:
-            facts = _clipped(facts, settings.AUDIT_MAX_VALUE_LENGTH)
-        queue = self._queue
-        queue.append(Event(decision, facts, report_only, time.time()))
-        if len(queue) >= settings.AUDIT_BUFFER_SIZE or self._flusher is None:
-            self.count_queued()
-            self._ensure_flusher(settings.AUDIT_FLUSH_INTERVAL)
-
-    def count_queued(self) -> None:
-        """Turn the queued refusals into counted entries."""
-        settings = conf.get()
-        limit = settings.AUDIT_MAX_VALUE_LENGTH
-        queue = self._queue
+        key = entry_key(decision, facts, report_only, settings.AUDIT_MAX_VALUE_LENGTH)
+        now = time.time()
         with self._lock:
-            while queue:
-                decision, facts, report_only, when = queue.popleft()
-                seen = datetime.fromtimestamp(when, tz=dt_timezone.utc)
-                key = _key(decision, facts, report_only, limit)
-                self._add(key, Tally(1, seen, seen), settings.AUDIT_BUFFER_SIZE)
+            existing = self._pending.get(key)
+            if existing is None:
+                self._add(key, Tally(1, now, now), settings.AUDIT_BUFFER_SIZE)
+            else:
+                # The usual case in a flood: the same refusal again, and the latest one seen.
+                existing.count += 1
+                existing.last_seen = max(existing.last_seen, now)
+        self._unchecked += 1
+        if self._flusher is None or self._unchecked >= FLUSHER_CHECK_EVERY:
+            self._unchecked = 0
+            self._ensure_flusher(settings.AUDIT_FLUSH_INTERVAL)
 
     def reset(self) -> None:
         """Forget every pending refusal without writing it; for tests and settings changes."""
         with self._lock:
-            self._queue.clear()
             self._pending.clear()
             self.folded = 0
 
     def _forget_flusher(self) -> None:
-        """A forked child has no flusher thread; the next refusal starts one."""
+        """A forked child has no flusher thread; its first refusal starts one."""
         self._flusher = None
 
     def _add(self, key: Key, tally: Tally, capacity: int) -> None:
@@ -189,15 +181,13 @@ class AuditBuffer:
 
     @property
     def pending(self) -> int:
-        """Refusals noted but not yet written."""
-        self.count_queued()
+        """Refusals counted but not yet written."""
         with self._lock:
             return sum(t.count for t in self._pending.values())
 
     @property
     def distinct(self) -> int:
         """Distinct entries waiting to be written (overflow entries included)."""
-        self.count_queued()
         with self._lock:
             return len(self._pending)
 
@@ -211,7 +201,6 @@ class AuditBuffer:
             return self._flush()
 
     def _flush(self) -> int:
-        self.count_queued()
         with self._lock:
             batch, self._pending = self._pending, {}
             folded, self.folded = self.folded, 0
@@ -308,8 +297,8 @@ def _create(key: Key, tally: Tally) -> None:
             is_overflow=key.overflow,
             report_only=key.report_only,
             count=tally.count,
-            first_seen=tally.first_seen,
-            last_seen=tally.last_seen,
+            first_seen=_moment(tally.first_seen),
+            last_seen=_moment(tally.last_seen),
         )
 
 
@@ -318,10 +307,16 @@ def _increment(key: Key, tally: Tally) -> bool:
 
     updated = RejectedPreflight.objects.filter(fingerprint=fingerprint(key)).update(
         count=F("count") + tally.count,
-        last_seen=Greatest(F("last_seen"), tally.last_seen),
+        last_seen=Greatest(F("last_seen"), _moment(tally.last_seen)),
         resolved_at=None,
     )
     return updated > 0
+
+
+def _moment(timestamp: float) -> datetime:
+    """A timestamp as Django stores it: aware with USE_TZ, naive local time without."""
+    moment = datetime.fromtimestamp(timestamp, tz=dt_timezone.utc)
+    return moment if django_settings.USE_TZ else timezone.make_naive(moment)
 
 
 buffer = AuditBuffer()

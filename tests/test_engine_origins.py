@@ -126,6 +126,7 @@ def test_regexes_are_compiled_once_and_bounded() -> None:
         compile_origin_regex("  ")
 
 
+@pytest.mark.properties
 @settings(max_examples=300, deadline=None)
 @given(st.from_regex(r"(https?|wss?|app)://[a-z0-9.\-]{1,30}(:[0-9]{1,5})?", fullmatch=True))
 def test_the_snapshot_fast_path_keeps_only_normal_forms(value: str) -> None:

@@ -25,7 +25,7 @@ from django_preflight.models import CorsPolicy, RejectedPreflight
 
 from .support import preflight
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.flood]
 
 APP = "https://app.example.com"
 FLOOD = 100_000

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -10,6 +11,8 @@ from django_preflight.engine.decision import Outcome, RequestFacts, decide
 from fuzz.invariants import decision_problems, enforced_specs
 
 from .strategies import policy_sets, scenarios
+
+pytestmark = pytest.mark.properties
 
 ENGINE_SETTINGS = settings(
     max_examples=200,

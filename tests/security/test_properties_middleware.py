@@ -24,7 +24,7 @@ from fuzz.invariants import decision_problems, enforced_specs, header_problems
 from .strategies import bent, genuine_origins, header_lists
 from .support import save_specs
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.properties]
 
 SPECS = [
     PolicySpec(

@@ -31,14 +31,6 @@ from .support import (
 )
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers",
-        "services: starts real processes against PostgreSQL/MySQL/MariaDB and Redis "
-        "(skipped without DATABASE_URL/REDIS_URL, failing instead under CI=true)",
-    )
-
-
 @pytest.fixture
 def report(capsys: pytest.CaptureFixture[str]) -> Callable[[str], None]:
     """Print a measured figure even under -q and output capture: the run's record of it."""
