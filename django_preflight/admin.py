@@ -43,6 +43,19 @@ else:
     _PolicyAdminBase = _OriginAdminBase = _RejectedAdminBase = admin.ModelAdmin
     _OriginInlineBase = admin.TabularInline
 
+REFUSAL_FIELDS = (
+    "origin",
+    "path",
+    "request_method",
+    "request_headers",
+    "reason",
+    "detail",
+    "policy",
+    "report_only",
+    "is_overflow",
+)
+"""What a refused preflight was, as the audit's page shows it (read-only)."""
+
 INLINE_ORIGIN_LIMIT = 100
 """Above this many origins a policy's page links to the origin list instead of inlining rows."""
 
@@ -267,30 +280,18 @@ class CorsPolicyAdmin(_PolicyAdminBase):
     @admin.action(description=_("Enable selected policies"), permissions=("change",))
     def enable_policies(self, request: HttpRequest, queryset: QuerySet[CorsPolicy]) -> None:
         """Turn policies on in one UPDATE."""
-        count = self._set_enabled(request, queryset, enabled=True)
-        self.message_user(
-            request,
-            ngettext("Enabled %(count)d policy.", "Enabled %(count)d policies.", count)
-            % {"count": count},
-            messages.SUCCESS,
-        )
+        self._set_enabled(request, queryset, enabled=True)
 
     @admin.action(description=_("Disable selected policies"), permissions=("change",))
     def disable_policies(self, request: HttpRequest, queryset: QuerySet[CorsPolicy]) -> None:
         """Turn policies off in one UPDATE."""
-        count = self._set_enabled(request, queryset, enabled=False)
-        self.message_user(
-            request,
-            ngettext("Disabled %(count)d policy.", "Disabled %(count)d policies.", count)
-            % {"count": count},
-            messages.SUCCESS,
-        )
+        self._set_enabled(request, queryset, enabled=False)
 
     def _set_enabled(
         self, request: HttpRequest, queryset: QuerySet[CorsPolicy], *, enabled: bool
-    ) -> int:
+    ) -> None:
         """Update only rows that change, by primary key (the list's query may be distinct),
-        and record each change in the admin's history as a form save would."""
+        record each change in the admin's history as a form save would, and say how many."""
         rows = CorsPolicy._default_manager.using(queryset.db).filter(
             pk__in=list(queryset.values_list("pk", flat=True)), enabled=not enabled
         )
@@ -300,7 +301,12 @@ class CorsPolicyAdmin(_PolicyAdminBase):
             self.log_change(request, policy, [{"changed": {"fields": ["Enabled"]}}])
         if count:
             _publish_after_commit(queryset.db)
-        return count
+        message = (
+            ngettext("Enabled %(count)d policy.", "Enabled %(count)d policies.", count)
+            if enabled
+            else ngettext("Disabled %(count)d policy.", "Disabled %(count)d policies.", count)
+        )
+        self.message_user(request, message % {"count": count}, messages.SUCCESS)
 
 
 @admin.register(AllowedOrigin)
@@ -370,35 +376,12 @@ class RejectedPreflightAdmin(_RejectedAdminBase):
     list_select_related = ("policy",)
     ordering = ("-last_seen",)
     fieldsets = (
-        (
-            _("Refused preflight"),
-            {
-                "fields": (
-                    "origin",
-                    "path",
-                    "request_method",
-                    "request_headers",
-                    "reason",
-                    "detail",
-                    "policy",
-                    "report_only",
-                    "is_overflow",
-                )
-            },
-        ),
+        (_("Refused preflight"), {"fields": REFUSAL_FIELDS}),
         (_("Diagnosis"), {"fields": ("console_message", "cause", "fix")}),
         (_("Occurrences"), {"fields": ("count", "first_seen", "last_seen", "resolved_at")}),
     )
     readonly_fields = (
-        "origin",
-        "path",
-        "request_method",
-        "request_headers",
-        "reason",
-        "detail",
-        "policy",
-        "report_only",
-        "is_overflow",
+        *REFUSAL_FIELDS,
         "console_message",
         "cause",
         "fix",

@@ -146,41 +146,32 @@ def check_methods(spec: PolicySpec) -> Iterator[Problem]:
             )
 
 
-def check_allowed_headers(spec: PolicySpec) -> Iterator[Problem]:
-    """Request header names are tokens; '*' only without credentials."""
-    return _header_names(
-        "allowed_headers",
-        spec.allowed_headers,
-        spec.allow_credentials,
-        (Code.HEADER_INVALID, Code.HEADER_STAR_WITH_CREDENTIALS, "header"),
-    )
+HEADER_LISTS = {
+    "allowed_headers": (Code.HEADER_INVALID, Code.HEADER_STAR_WITH_CREDENTIALS, "header"),
+    "exposed_headers": (
+        Code.EXPOSED_HEADER_INVALID,
+        Code.EXPOSED_HEADER_STAR_WITH_CREDENTIALS,
+        "exposed header",
+    ),
+}
+"""The header name lists, with the codes of their two rules and what a message calls them."""
 
 
-def check_exposed_headers(spec: PolicySpec) -> Iterator[Problem]:
-    """Exposed header names are tokens; '*' only without credentials."""
-    return _header_names(
-        "exposed_headers",
-        spec.exposed_headers,
-        spec.allow_credentials,
-        (Code.EXPOSED_HEADER_INVALID, Code.EXPOSED_HEADER_STAR_WITH_CREDENTIALS, "exposed header"),
-    )
-
-
-def _header_names(
-    field: str, names: Sequence[str], credentials: bool, codes: tuple[Code, Code, str]
-) -> Iterator[Problem]:
-    invalid, star, noun = codes
-    for name in names:
-        if name == "*":
-            if credentials:
-                yield Problem(
-                    field,
-                    star,
-                    "Browsers treat '*' as a literal header name on credentialed requests; "
-                    "list the headers by name.",
-                )
-        elif not is_token(name):
-            yield Problem(field, invalid, f"'{name}' is not a valid {noun} name.")
+def check_header_names(spec: PolicySpec) -> Iterator[Problem]:
+    """Header names, requested or exposed, are tokens; '*' only without credentials."""
+    for field, (invalid, star, noun) in HEADER_LISTS.items():
+        names: Sequence[str] = getattr(spec, field)
+        for name in names:
+            if name == "*":
+                if spec.allow_credentials:
+                    yield Problem(
+                        field,
+                        star,
+                        "Browsers treat '*' as a literal header name on credentialed requests; "
+                        "list the headers by name.",
+                    )
+            elif not is_token(name):
+                yield Problem(field, invalid, f"'{name}' is not a valid {noun} name.")
 
 
 def check_max_age(spec: PolicySpec) -> Iterator[Problem]:
@@ -196,8 +187,7 @@ def check_max_age(spec: PolicySpec) -> Iterator[Problem]:
 POLICY_RULES = (
     check_path_prefix,
     check_methods,
-    check_allowed_headers,
-    check_exposed_headers,
+    check_header_names,
     check_max_age,
 )
 """The rules over a policy's own fields; origins are compiled one entry at a time below."""

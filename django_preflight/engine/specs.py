@@ -31,12 +31,18 @@ class PolicySpec:
     id: int
     name: str
     path_prefix: str = "/"
+    """Requests under it, segment by segment; the longest covering prefix decides."""
     allow_credentials: bool = False
     allowed_methods: tuple[str, ...] = ("GET", "HEAD", "POST")
+    """Compared byte for byte; '*' means any, only without credentials."""
     allowed_headers: tuple[str, ...] = ()
+    """Request header names, case-insensitive; '*' means any but authorization."""
     exposed_headers: tuple[str, ...] = ()
     max_age: int | None = None
+    """Seconds; None sends no Max-Age (browsers then cache for 5 s)."""
     allow_private_network: bool = False
     origins: tuple[OriginSpec, ...] = ()
     report_only: bool = False
+    """Decided beside the enforced policies; never changes a response."""
     enforce_on_server: bool = False
+    """Refuse unsafe cross-origin writes from unlisted origins before the view runs."""
