@@ -191,6 +191,11 @@ class AuditBuffer:
         with self._lock:
             return len(self._pending)
 
+    def entries(self) -> list[Key]:
+        """The distinct entries waiting to be written, as they will be stored."""
+        with self._lock:
+            return list(self._pending)
+
     def flush(self) -> int:
         """Write pending counts; returns how many refusals were written. Failures keep them.
 
