@@ -338,3 +338,38 @@ def test_every_refusal_reason_is_explained(reason: Reason) -> None:
     assert advice.code == reason.value
     assert advice.cause.endswith(".")
     assert advice.fix.endswith(".")
+
+
+
+def test_a_match_names_the_entry_kind_and_the_pattern_that_matched() -> None:
+    policies = build_policy_set(
+        [
+            spec(
+                "HTTPS://App.Example.com:443",
+                (OriginKind.SUBDOMAIN, "https://*.Example.org"),
+                (OriginKind.REGEX, r"https://[a-z]+\.example\.net"),
+                (OriginKind.ANY, ""),
+            )
+        ]
+    )
+    tier = policies.tier_for("/api/x")
+    assert tier is not None
+    found = {
+        origin: (match.kind, match.pattern, match.allow_origin)
+        for origin in (APP, "https://a.b.example.org", "https://shop.example.net", "https://x.io")
+        if (match := tier.origins.match(origin)) is not None
+    }
+    assert found == {
+        APP: (OriginKind.EXACT, APP, APP),
+        "https://a.b.example.org": (
+            OriginKind.SUBDOMAIN,
+            "https://*.example.org",
+            "https://a.b.example.org",
+        ),
+        "https://shop.example.net": (
+            OriginKind.REGEX,
+            r"https://[a-z]+\.example\.net",
+            "https://shop.example.net",
+        ),
+        "https://x.io": (OriginKind.ANY, "", "*"),
+    }

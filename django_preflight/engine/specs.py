@@ -10,10 +10,15 @@ class OriginKind(str, Enum):
     """How an allowed-origin entry matches the request's ``Origin``."""
 
     EXACT = "exact"
+    """One origin, stored in the form browsers send it."""
     SUBDOMAIN = "subdomain"
+    """Every subdomain of a registrable domain, at any depth, on one scheme and port."""
     REGEX = "regex"
+    """A regular expression matched against the whole origin."""
     ANY = "any"
+    """Any origin, answered with '*'; never with credentials."""
     NULL = "null"
+    """The 'null' origin of sandboxed pages and local files."""
 
 
 @dataclass(frozen=True, slots=True)
