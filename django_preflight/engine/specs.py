@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from typing import NamedTuple
 
 
 class OriginKind(str, Enum):
@@ -21,9 +22,8 @@ class OriginKind(str, Enum):
     """The 'null' origin of sandboxed pages and local files."""
 
 
-@dataclass(frozen=True, slots=True)
-class OriginSpec:
-    """One allowed-origin entry as configured."""
+class OriginSpec(NamedTuple):
+    """One allowed-origin entry as configured; a tuple, the cheapest value to build 100,000 of."""
 
     kind: OriginKind
     value: str = ""
