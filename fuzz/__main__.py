@@ -131,7 +131,7 @@ def run_middleware(requests: int, seed: int) -> dict[str, Any]:
         for _ in range(min(SPECS_PER_SET // 4, requests - done)):
             done += 1
             _send(client, generator.facts(specs))
-            largest_buffer = max(largest_buffer, len(buffer._pending))
+            largest_buffer = max(largest_buffer, buffer.distinct)
     seconds = time.perf_counter() - started
     buffer.flush()
     rows = RejectedPreflight.objects.count()

@@ -340,7 +340,6 @@ def test_every_refusal_reason_is_explained(reason: Reason) -> None:
     assert advice.fix.endswith(".")
 
 
-
 def test_a_match_names_the_entry_kind_and_the_pattern_that_matched() -> None:
     policies = build_policy_set(
         [
