@@ -222,15 +222,43 @@ def _compile_origins(
     entries: Iterable[OriginSpec], credentials: bool, problems: list[Problem]
 ) -> tuple[CompiledOrigin, ...]:
     """Compile every entry; a bad or repeated one adds a problem naming its position."""
-    compiled: list[CompiledOrigin] = []
-    seen: set[tuple[OriginKind, str]] = set()
+    compiled: list[CompiledOrigin | None] = []
+    append = compiled.append
     for index, entry in enumerate(entries):
+        kind, value = entry
+        if kind is OriginKind.EXACT and _is_serialised(value):
+            # Most entries of a large policy: stored canonical, so compile_origin's own first
+            # branch, without its call.
+            append(_NEW_TUPLE(CompiledOrigin, (kind, value, value)))
+            continue
         try:
-            origin = compile_origin(entry, credentials=credentials)
+            append(compile_origin(entry, credentials=credentials))
         except OriginError as exc:
             problems.append(Problem("origins", exc.code, str(exc), index))
+            append(None)
+    kept = [origin for origin in compiled if origin is not None]
+    texts = [origin.text for origin in kept]
+    if len(set(texts)) == len(texts):
+        return tuple(kept)
+    return _without_repeats(compiled, problems)
+
+
+_NEW_TUPLE = tuple.__new__
+
+
+def _without_repeats(
+    compiled: list[CompiledOrigin | None], problems: list[Problem]
+) -> tuple[CompiledOrigin, ...]:
+    """The entries once each: a repeat (same kind, same canonical text) is a problem.
+
+    Only reached when two entries share a text, so the common case hashes nothing but strings.
+    """
+    kept: list[CompiledOrigin] = []
+    seen: set[tuple[str, str]] = set()
+    for index, origin in enumerate(compiled):
+        if origin is None:
             continue
-        identity = (origin.kind, origin.text)
+        identity = (origin.kind.value, origin.text)
         if identity in seen:
             problems.append(
                 Problem(
@@ -242,8 +270,8 @@ def _compile_origins(
             )
             continue
         seen.add(identity)
-        compiled.append(origin)
-    return tuple(compiled)
+        kept.append(origin)
+    return tuple(kept)
 
 
 def _is_serialised(value: str) -> bool:
