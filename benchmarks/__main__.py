@@ -16,13 +16,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from benchmarks import end_to_end, flood, in_process, machine, report, targets
+from benchmarks import end_to_end, flood, in_process, machine, per_view, report, targets
 from benchmarks.plan import FULL, QUICK, Plan
 from benchmarks.pool import REPO_ROOT
 
 RESULTS_DIR = Path("benchmarks") / "results"
-IN_PROCESS, END_TO_END, FLOOD = "in-process", "end-to-end", "flood"
-PARTS = (IN_PROCESS, END_TO_END, FLOOD)
+IN_PROCESS, END_TO_END, FLOOD, PER_VIEW = "in-process", "end-to-end", "flood", "per-view"
+PARTS = (IN_PROCESS, END_TO_END, FLOOD, PER_VIEW)
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
@@ -38,7 +38,7 @@ def _parse(argv: list[str]) -> argparse.Namespace:
         choices=PARTS,
         metavar="PART",
         help="run only this part, repeatable: in-process (parts 1 to 4), end-to-end (part 5), "
-        "flood (part 6)",
+        "flood (part 6), per-view (part 7)",
     )
     parser.add_argument(
         "--output",
@@ -100,6 +100,10 @@ def main(argv: list[str]) -> int:
         flooded = _run_part("flood (part 6)", flood.run, plan, log, errors)
         if flooded:
             results["flood"] = flooded
+    if PER_VIEW in selected:
+        views = _run_part("per-view (part 7)", per_view.run, plan, log, errors)
+        if views:
+            results["per_view"] = views
     run = {
         "command": command,
         "started_at": started_at,

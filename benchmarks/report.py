@@ -291,6 +291,25 @@ def targets_section(targets: Sequence[Target]) -> str:
     return "### Targets\n\n" + table(["target", "value", "limit", "result"], rows)
 
 
+def per_view_section(per_view: dict[str, Any]) -> str:
+    """An allowed preflight with per-view policies, against the path-only cost."""
+    labels = {
+        "path_only": "path prefixes only (resolution off)",
+        "undecorated": "no view names a policy",
+        "decorated": "every other view names a policy, path cached",
+        "uncached": "every other view names a policy, path not cached",
+    }
+    cases = per_view["cases"]
+    rows = [
+        [labels[name], _us(case), f"{case['ratio_to_path_only']:.3f}", str(case["reps"])]
+        for name, case in cases.items()
+    ]
+    return (
+        f"### 7. Per-view policies, {per_view['patterns']} URL patterns (median CPU time)\n\n"
+        + table(["allowed preflight", "median µs (CPU)", "vs path only", "reps"], rows)
+    )
+
+
 def render(run: dict[str, Any], targets: Sequence[Target]) -> str:
     """Every section that has results, then the targets and any errors."""
     results = run["results"]
@@ -307,6 +326,8 @@ def render(run: dict[str, Any], targets: Sequence[Target]) -> str:
         sections.append(end_to_end_section(results["end_to_end"]))
     if "flood" in results:
         sections.append(flood_section(results["flood"]))
+    if "per_view" in results:
+        sections.append(per_view_section(results["per_view"]))
     sections.append(targets_section(targets))
     sections += [f"ERROR in {error['part']}:\n{error['message']}" for error in run["errors"]]
     return "\n\n".join(sections)

@@ -24,10 +24,10 @@ from django.utils.translation import gettext_lazy as _
 
 from . import conf, remedies, store
 from .engine.browser import CorsRequest
-from .engine.diagnose import diagnose
 from .engine.limits import MAX_AGE_BROWSER_CAP
 from .forms import AllowedOriginInlineForm, AllowedOriginInlineFormSet, TestRequestForm
 from .models import AllowedOrigin, CorsPolicy, RejectedPreflight
+from .routing import diagnose_call, views_by_policy
 from .scan import admin as _scan_admin  # noqa: F401  (registers the scan pages)
 
 if TYPE_CHECKING:
@@ -76,6 +76,26 @@ def null_origin_warning(policy: CorsPolicy) -> str:
     ) % {"name": policy.name}
 
 
+def csrf_warning(policy: CorsPolicy) -> str | None:
+    """A credentialed policy's origins still fail Django's own CSRF check: say how to fix it."""
+    from .checks import csrf_untrusted_origins, plain_csrf_checks
+
+    if not (policy.enabled and policy.allow_credentials) or policy.report_only:
+        return None
+    if not any(plain_csrf_checks()):
+        return None
+    untrusted = csrf_untrusted_origins(policy_id=policy.pk)
+    if not untrusted:
+        return None
+    return gettext(
+        "Django's CSRF check will refuse cookie-authenticated writes from %(origins)s "
+        "(“Origin checking failed”): they are not in CSRF_TRUSTED_ORIGINS. Use "
+        "django_preflight.csrf.CsrfViewMiddleware (and, with DRF, "
+        "django_preflight.drf.SessionAuthentication) to trust the origins credentialed "
+        "policies allow, or list them in CSRF_TRUSTED_ORIGINS."
+    ) % {"origins": ", ".join(untrusted)}
+
+
 def _publish_after_commit(using: str) -> None:
     """Bulk updates send no signals, so tell the policy store ourselves once they are durable."""
     transaction.on_commit(store.publish_change, using=using)
@@ -93,7 +113,7 @@ class AllowedOriginInline(_OriginInlineBase):
     model = AllowedOrigin
     form = AllowedOriginInlineForm
     formset = AllowedOriginInlineFormSet
-    fields = ("kind", "value", "note")
+    fields = ("kind", "value", "allow_public_suffix", "note")
     extra = 1
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[AllowedOrigin]:
@@ -115,10 +135,16 @@ class CorsPolicyAdmin(_PolicyAdminBase):
         "report_only",
         "updated_at",
     )
-    list_filter = ("enabled", "report_only", "allow_credentials", "allow_private_network")
+    list_filter = (
+        "enabled",
+        "report_only",
+        "views_only",
+        "allow_credentials",
+        "allow_private_network",
+    )
     search_fields = ("name", "path_prefix", "origins__value")
     search_help_text = _("Search by name, path prefix, or any allowed origin.")
-    readonly_fields = ("created_at", "updated_at", "origin_summary")
+    readonly_fields = ("created_at", "updated_at", "origin_summary", "used_by_views")
     inlines = (AllowedOriginInline,)
     actions = ("enable_policies", "disable_policies")
 
@@ -146,6 +172,14 @@ class CorsPolicyAdmin(_PolicyAdminBase):
     def methods_summary(self, obj: CorsPolicy) -> str:
         """The methods as the Allow-Methods header would list them."""
         return ", ".join(str(method) for method in obj.allowed_methods or ())
+
+    @admin.display(description=_("used by views"))
+    def used_by_views(self, obj: CorsPolicy) -> str:
+        """The routed views naming this policy, which it decides for whatever their path."""
+        views = views_by_policy().get(obj.name, []) if obj.pk is not None else []
+        if not views:
+            return gettext("No view names this policy.")
+        return "; ".join(views)
 
     @admin.display(description=_("allowed origins"))
     def origin_summary(self, obj: CorsPolicy) -> str:
@@ -178,7 +212,17 @@ class CorsPolicyAdmin(_PolicyAdminBase):
         fieldsets: list[Any] = [
             (
                 _("Identity"),
-                {"fields": ("name", "description", "enabled", "report_only", "path_prefix")},
+                {
+                    "fields": (
+                        "name",
+                        "description",
+                        "enabled",
+                        "report_only",
+                        "path_prefix",
+                        "views_only",
+                        "used_by_views",
+                    )
+                },
             ),
             (
                 _("What is allowed"),
@@ -227,6 +271,11 @@ class CorsPolicyAdmin(_PolicyAdminBase):
             messages.warning(request, max_age_warning(policy))
         if policy.origins.filter(kind=AllowedOrigin.Kind.NULL).exists():
             messages.warning(request, null_origin_warning(policy))
+        if warning := csrf_warning(policy):
+            messages.warning(request, warning)
+        patterns = (AllowedOrigin.Kind.SUBDOMAIN, AllowedOrigin.Kind.REGEX)
+        for origin in policy.origins.filter(kind__in=patterns):
+            _warn_about_pattern(request, origin)
 
     def get_urls(self) -> list[URLPattern]:
         """Add the 'test a request' page next to the policy list."""
@@ -253,7 +302,7 @@ class CorsPolicyAdmin(_PolicyAdminBase):
         }
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
-            result = diagnose(
+            result = diagnose_call(
                 store.load_policy_set(),
                 CorsRequest(
                     data["url"],
@@ -318,7 +367,7 @@ class AllowedOriginAdmin(_OriginAdminBase):
     search_fields = ("value", "note")
     list_select_related = ("policy",)
     autocomplete_fields = ("policy",)
-    fields = ("policy", "kind", "value", "note", "created_at")
+    fields = ("policy", "kind", "value", "allow_public_suffix", "note", "created_at")
     readonly_fields = ("created_at",)
 
     def get_search_results(
@@ -332,6 +381,18 @@ class AllowedOriginAdmin(_OriginAdminBase):
         super().save_model(request, obj, form, change)
         if obj.kind == AllowedOrigin.Kind.NULL:
             messages.warning(request, null_origin_warning(obj.policy))
+        _warn_about_pattern(request, obj)
+
+
+def _warn_about_pattern(request: HttpRequest, origin: AllowedOrigin) -> None:
+    """A saved pattern that other sites can also satisfy (allowed only without credentials)."""
+    warning = origin.warning
+    if warning:
+        messages.warning(
+            request,
+            _("CORS policy “%(policy)s”, origin %(origin)s: %(warning)s")
+            % {"policy": origin.policy.name, "origin": origin.value, "warning": warning},
+        )
 
 
 class ResolvedFilter(admin.SimpleListFilter):

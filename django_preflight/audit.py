@@ -30,7 +30,7 @@ from django.db.models import F
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from . import conf
+from . import conf, metrics
 from .engine.decision import Decision, RequestFacts
 from .engine.limits import (
     AUDIT_DETAIL_LENGTH,
@@ -145,12 +145,15 @@ class AuditBuffer:
         now = time.time()
         with self._lock:
             existing = self._pending.get(key)
+            folded = False
             if existing is None:
-                self._add(key, Tally(1, now, now), settings.AUDIT_BUFFER_SIZE)
+                folded = self._add(key, Tally(1, now, now), settings.AUDIT_BUFFER_SIZE)
             else:
                 # The usual case in a flood: the same refusal again, and the latest one seen.
                 existing.count += 1
                 existing.last_seen = max(existing.last_seen, now)
+        if folded:
+            metrics.audit_folded(1)
         self._unchecked += 1
         if self._flusher is None or self._unchecked >= FLUSHER_CHECK_EVERY:
             self._unchecked = 0
@@ -166,9 +169,11 @@ class AuditBuffer:
         """A forked child has no flusher thread; its first refusal starts one."""
         self._flusher = None
 
-    def _add(self, key: Key, tally: Tally, capacity: int) -> None:
+    def _add(self, key: Key, tally: Tally, capacity: int) -> bool:
+        """Merge one tally; True when it was folded into its reason's overflow entry."""
         existing = self._pending.get(key)
-        if existing is None and len(self._pending) >= capacity and not key.overflow:
+        folded = existing is None and len(self._pending) >= capacity and not key.overflow
+        if folded:
             key = _overflow_key(key)
             self.folded += tally.count
             existing = self._pending.get(key)
@@ -178,6 +183,7 @@ class AuditBuffer:
             existing.count += tally.count
             existing.first_seen = min(existing.first_seen, tally.first_seen)
             existing.last_seen = max(existing.last_seen, tally.last_seen)
+        return folded
 
     @property
     def pending(self) -> int:

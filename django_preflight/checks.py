@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -111,6 +112,7 @@ _RULES: dict[str, tuple[Any, str]] = {
     ),
     "NETGUARD_RESOLVER": (_callable_path, "None or the dotted path of a callable"),
     "RELAY_STATS_INTERVAL": (lambda v: _positive_number(v, allow_zero=True), "seconds, 0 or more"),
+    "METRICS": (lambda v: isinstance(v, bool), "True or False"),
 }
 
 
@@ -137,6 +139,14 @@ def check_settings(**kwargs: Any) -> list[checks.CheckMessage]:
                     id="django_preflight.E003",
                 )
             )
+    if current.METRICS is True and importlib.util.find_spec("prometheus_client") is None:
+        errors.append(
+            checks.Error(
+                f"{conf.PREFIX}METRICS is on but prometheus-client is not installed.",
+                hint="pip install 'django-preflight[metrics]', or turn the setting off.",
+                id="django_preflight.E005",
+            )
+        )
     return errors
 
 
@@ -154,6 +164,39 @@ def check_deploy(**kwargs: Any) -> list[checks.CheckMessage]:
             )
         )
     return warnings + _policy_warnings()
+
+
+def _covers(policy: Any) -> str:
+    return "the views naming it" if policy.views_only else policy.path_prefix
+
+
+def check_view_policies(**kwargs: Any) -> list[checks.CheckMessage]:
+    """A view naming a policy that is not enabled gets no CORS header at all: say which."""
+    from django.db import DatabaseError
+
+    from .models import CorsPolicy
+    from .routing import views_by_policy
+
+    named = views_by_policy()
+    if not named:
+        return []
+    try:
+        enabled = set(
+            CorsPolicy.objects.filter(enabled=True, name__in=named).values_list("name", flat=True)
+        )
+    except DatabaseError:
+        return []
+    return [
+        checks.Warning(
+            f"{', '.join(views)} name{'s' if len(views) == 1 else ''} CORS policy '{name}', "
+            "which is not an enabled policy: no CORS header is sent for "
+            f"{'it' if len(views) == 1 else 'them'}.",
+            hint=f"Create or enable a policy named '{name}', or fix the name in the view.",
+            id="django_preflight.W005",
+        )
+        for name, views in sorted(named.items())
+        if name not in enabled
+    ]
 
 
 _HTTP_NOT_FORCED_TO_HTTPS = re.compile(r"http(?!s(?![?*]|\{0))(?!\[s\](?![?*]|\{0))")
@@ -198,24 +241,143 @@ def _policy_warnings() -> list[checks.CheckMessage]:
             (
                 "W003",
                 anys,
-                "allows any origin on {prefix}: make sure nothing under it relies on "
+                "allows any origin on {prefix}: make sure nothing there relies on "
                 "session cookies or network position for access.",
                 "Restrict the policy to known origins, or its path prefix to public endpoints.",
             ),
         )
-        return [
-            checks.Warning(
-                f"CORS policy '{origin.policy.name}' "
-                + text.format(value=origin.value, prefix=origin.policy.path_prefix),
-                hint=hint,
-                obj=origin.policy,
-                id=f"django_preflight.{code}",
-            )
-            for code, queryset, text, hint in found
-            for origin in queryset[:20]
-        ]
+        return (
+            [
+                checks.Warning(
+                    f"CORS policy '{origin.policy.name}' "
+                    + text.format(value=origin.value, prefix=_covers(origin.policy)),
+                    hint=hint,
+                    obj=origin.policy,
+                    id=f"django_preflight.{code}",
+                )
+                for code, queryset, text, hint in found
+                for origin in queryset[:20]
+            ]
+            + _pattern_warnings(enabled.filter(kind__in=("subdomain", "regex")))
+            + _skipped()
+        )
     except DatabaseError:
         return []
+
+
+CSRF_MIDDLEWARE = "django.middleware.csrf.CsrfViewMiddleware"
+POLICY_CSRF_MIDDLEWARE = "django_preflight.csrf.CsrfViewMiddleware"
+DRF_SESSION = "rest_framework.authentication.SessionAuthentication"
+POLICY_DRF_SESSION = "django_preflight.drf.SessionAuthentication"
+DRF_DEFAULT_AUTHENTICATION = (DRF_SESSION, "rest_framework.authentication.BasicAuthentication")
+
+
+def csrf_untrusted_origins(limit: int = 5, policy_id: int | None = None) -> list[str]:
+    """Origins of enabled credentialed policies (or of one) that CSRF_TRUSTED_ORIGINS lacks."""
+    from .models import AllowedOrigin
+
+    trusted = set(getattr(settings, "CSRF_TRUSTED_ORIGINS", ()))
+    rows = AllowedOrigin.objects.filter(
+        policy__enabled=True, policy__report_only=False, policy__allow_credentials=True
+    )
+    if policy_id is not None:
+        rows = rows.filter(policy_id=policy_id)
+    values = (
+        rows.exclude(value__in=trusted).order_by("value").values_list("value", flat=True).distinct()
+    )
+    return list(values[:limit])
+
+
+def _drf_session_classes() -> Sequence[str]:
+    if "rest_framework" not in settings.INSTALLED_APPS:
+        return ()
+    rest_framework: dict[str, Any] = getattr(settings, "REST_FRAMEWORK", None) or {}
+    return tuple(rest_framework.get("DEFAULT_AUTHENTICATION_CLASSES", DRF_DEFAULT_AUTHENTICATION))
+
+
+def plain_csrf_checks() -> tuple[bool, bool]:
+    """Whether Django's own CSRF middleware, and DRF's own SessionAuthentication, are in use."""
+    middleware: Sequence[str] = getattr(settings, "MIDDLEWARE", None) or ()
+    return CSRF_MIDDLEWARE in middleware, DRF_SESSION in _drf_session_classes()
+
+
+def check_csrf(**kwargs: Any) -> list[checks.CheckMessage]:
+    """Credentialed policies allow origins that Django's CSRF check refuses, unless either
+    the policy-aware CSRF check is installed or CSRF_TRUSTED_ORIGINS lists them too."""
+    from django.db import DatabaseError
+
+    django_csrf, drf_session = plain_csrf_checks()
+    if not (django_csrf or drf_session):
+        return []
+    try:
+        untrusted = csrf_untrusted_origins()
+    except DatabaseError:
+        return []
+    if not untrusted:
+        return []
+    listed = ", ".join(untrusted)
+    messages: list[checks.CheckMessage] = []
+    if django_csrf:
+        messages.append(
+            checks.Info(
+                "Credentialed CORS policies allow origins that Django's CSRF check refuses "
+                f"('Origin checking failed'), such as {listed}: they are not in "
+                "CSRF_TRUSTED_ORIGINS, so their cookie-authenticated writes fail with 403.",
+                hint=f"Replace {CSRF_MIDDLEWARE} with {POLICY_CSRF_MIDDLEWARE} in MIDDLEWARE "
+                "to trust, for the CSRF origin check only, the origins credentialed policies "
+                "allow (tokens are still required); or list them in CSRF_TRUSTED_ORIGINS.",
+                id="django_preflight.I001",
+            )
+        )
+    if drf_session:
+        messages.append(
+            checks.Info(
+                "DRF's SessionAuthentication runs Django's CSRF origin check, which refuses "
+                f"origins credentialed CORS policies allow, such as {listed}.",
+                hint=f"Use {POLICY_DRF_SESSION} in DEFAULT_AUTHENTICATION_CLASSES instead of "
+                f"{DRF_SESSION}, or list the origins in CSRF_TRUSTED_ORIGINS.",
+                id="django_preflight.I002",
+            )
+        )
+    return messages
+
+
+def _pattern_warnings(patterns: Any) -> list[checks.CheckMessage]:
+    """Wildcards on a public suffix and regexes matching look-alikes, saved before these were
+    refused or opted into explicitly: other sites can pass them (W006)."""
+    found: list[checks.CheckMessage] = []
+    for origin in patterns.iterator():
+        warning = origin.warning
+        if warning:
+            found.append(
+                checks.Warning(
+                    f"CORS policy '{origin.policy.name}' allows {origin.value}: {warning}",
+                    hint=(
+                        "List the origins you trust instead. On a policy with credentials this "
+                        "entry is refused, and the policy is skipped until it is removed."
+                    ),
+                    obj=origin.policy,
+                    id="django_preflight.W006",
+                )
+            )
+        if len(found) == 20:
+            break
+    return found
+
+
+def _skipped() -> list[checks.CheckMessage]:
+    """Enabled policies the snapshot leaves out, such as rows saved before a rule existed (an
+    IDNA 2003 host, a wildcard on a public suffix with credentials): they allow nothing (W007)."""
+    from .store import load_policy_set
+
+    return [
+        checks.Warning(
+            f"CORS policy '{rejected.name}' is skipped and allows nothing: {rejected.problem}",
+            hint="Correct it in the admin; until then every snapshot rebuild logs it.",
+            id="django_preflight.W007",
+        )
+        for rejected in load_policy_set().rejected
+    ]
 
 
 def register() -> None:
@@ -223,3 +385,5 @@ def register() -> None:
     checks.register(check_middleware)
     checks.register(check_settings)
     checks.register(check_deploy, checks.Tags.security, deploy=True)
+    checks.register(check_csrf, checks.Tags.security, deploy=True)
+    checks.register(check_view_policies, checks.Tags.security, deploy=True)

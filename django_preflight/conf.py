@@ -41,6 +41,7 @@ class PreflightSettings:
     SCAN_TIME_LIMIT: float = 20.0
     NETGUARD_RESOLVER: str | None = None
     RELAY_STATS_INTERVAL: float = 1.0
+    METRICS: bool = False
 
 
 SETTING_NAMES = tuple(PREFIX + f.name for f in fields(PreflightSettings))

@@ -15,8 +15,9 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from .engine.compiler import Invalid, compile_policy
+from .engine.compiler import Invalid, compile_policy, origin_warning
 from .engine.limits import MAX_AGE_BROWSER_CAP, MAX_AGE_LIMIT
+from .engine.specs import OriginKind, OriginSpec
 from .mapping import policy_spec
 
 DEFAULT_HEADERS = (
@@ -118,7 +119,7 @@ def _keep_valid(draft: PolicyDraft, notes: list[str]) -> None:
     from .models import CorsPolicy
 
     policy = CorsPolicy(name=draft.name, **draft.fields)
-    result = compile_policy(policy_spec(policy, draft.origins))
+    result = compile_policy(policy_spec(policy, _pairs(draft)))
     if isinstance(result, Invalid):
         refused = {p.index: p for p in result.problems if p.index is not None}
         for index, problem in sorted(refused.items()):
@@ -126,9 +127,18 @@ def _keep_valid(draft: PolicyDraft, notes: list[str]) -> None:
             label = "Regex" if kind == "regex" else "Origin"
             notes.append(f"{label} {value!r} was skipped: {problem.message}")
         draft.origins = [o for i, o in enumerate(draft.origins) if i not in refused]
-        result = compile_policy(policy_spec(policy, draft.origins))
+        result = compile_policy(policy_spec(policy, _pairs(draft)))
     if not isinstance(result, Invalid):
         draft.origins = [(o.kind.value, o.text) for o in result.origins]
+    for kind, value in draft.origins:
+        warning = origin_warning(OriginSpec(OriginKind(kind), value))
+        if warning:
+            notes.append(f"Regex {value!r} was kept, but: {warning}")
+
+
+def _pairs(draft: PolicyDraft) -> list[tuple[str, str, bool]]:
+    """The draft's entries as origin rows; an import never opts into a public suffix."""
+    return [(kind, value, False) for kind, value in draft.origins]
 
 
 def _exact_origins(values: Any, notes: list[str]) -> list[tuple[str, str]]:

@@ -20,12 +20,13 @@ class TokenListFormField(forms.CharField):
         return value
 
     def to_python(self, value: Any) -> list[str]:  # type: ignore[override]
-        """Split on commas and whitespace."""
+        """Split on commas only: 'PO ST' stays one entry, which validation then refuses,
+        instead of silently becoming two names nobody meant."""
         if isinstance(value, list | tuple):
             items = [str(item) for item in value]
         else:
             text = super().to_python(value) or ""
-            items = text.replace(",", " ").split()
+            items = text.split(",")
         return list(dict.fromkeys(item.strip() for item in items if item.strip()))
 
     def has_changed(self, initial: Any, data: Any) -> bool:

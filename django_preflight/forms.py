@@ -7,16 +7,17 @@ break a database constraint or an engine rule is refused with a sentence instead
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 from django.utils.translation import gettext_lazy as _
 
+from .engine.call_input import call_problems
 from .engine.compiler import Invalid, compile_policy
 from .engine.limits import MAX_ORIGIN_LENGTH, MAX_TOKEN_LENGTH
-from .mapping import policy_spec
+from .mapping import origin_pairs, policy_spec
 from .models import AllowedOrigin, CorsPolicy
 
 if TYPE_CHECKING:
@@ -55,7 +56,7 @@ class AllowedOriginInlineFormSet(_OriginFormSetBase):
         same origin twice once normalised (which the database constraint would refuse).
         """
         rows = [form for form in self.forms if self._kept(form)]
-        spec = policy_spec(self.instance, ((f.instance.kind, f.instance.value) for f in rows))
+        spec = policy_spec(self.instance, origin_pairs(f.instance for f in rows))
         result = compile_policy(spec)
         if isinstance(result, Invalid):
             for problem in result.problems:
@@ -105,3 +106,15 @@ class TestRequestForm(forms.Form):
                 raise forms.ValidationError(_("Each line is 'Name: value'."))
             pairs.append((name.strip(), value.strip()))
         return tuple(pairs)
+
+    def clean(self) -> dict[str, Any]:
+        """Refuse a call no browser can make before deciding it, one message per field."""
+        data = super().clean() or {}
+        if self.errors:
+            return data
+        problems = call_problems(
+            data["url"], data["origin"], data["method"], (n for n, _ in data["headers"])
+        )
+        for field, problem in problems.items():
+            self.add_error(field, problem)
+        return data

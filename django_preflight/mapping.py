@@ -7,7 +7,7 @@ specs (or specs into rows) through these functions, so a new policy field is map
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
@@ -15,7 +15,7 @@ from django.db import transaction
 from .engine.specs import OriginKind, OriginSpec, PolicySpec
 
 if TYPE_CHECKING:
-    from .models import CorsPolicy
+    from .models import AllowedOrigin, CorsPolicy
 
 TOKEN_FIELDS = ("allowed_methods", "allowed_headers", "exposed_headers")
 PLAIN_FIELDS = (
@@ -25,25 +25,40 @@ PLAIN_FIELDS = (
     "allow_private_network",
     "report_only",
     "enforce_on_server",
+    "views_only",
 )
 SPEC_FIELDS = (*PLAIN_FIELDS, *TOKEN_FIELDS)
 """The policy fields the engine reads, besides id, name and origins."""
 
 BATCH_SIZE = 5_000
-OriginPair = tuple[str, str]
-"""(kind, value) as stored in an ``AllowedOrigin`` row."""
+OriginPair = tuple[str, str, bool]
+"""(kind, value, allow_public_suffix) as stored in an ``AllowedOrigin`` row."""
+ORIGIN_COLUMNS = ("kind", "value", "allow_public_suffix")
 
 
 def spec_from_values(values: Mapping[str, Any], origins: Iterable[OriginPair] = ()) -> PolicySpec:
     """A spec from a policy's field values (a ``values()`` row or a model's attributes)."""
     fields: dict[str, Any] = {name: values[name] for name in PLAIN_FIELDS}
-    fields.update({name: tuple(values[name] or ()) for name in TOKEN_FIELDS})
+    fields.update({name: _names(values[name]) for name in TOKEN_FIELDS})
     return PolicySpec(
         id=values.get("id") or 0,
         name=values.get("name") or "",
-        origins=tuple(OriginSpec(OriginKind(kind), value or "") for kind, value in origins),
+        origins=tuple(
+            OriginSpec(OriginKind(kind), value or "", opted_in) for kind, value, opted_in in origins
+        ),
         **fields,
     )
+
+
+def _names(value: Any) -> Any:
+    """A stored list as a tuple; anything else (a string from a file) is left for the
+    compiler to refuse, never split into characters."""
+    return tuple(value) if isinstance(value, list | tuple) else value or ()
+
+
+def origin_pairs(rows: Iterable[AllowedOrigin]) -> Iterator[OriginPair]:
+    """Origin rows (saved or not) as the pairs ``policy_spec`` reads."""
+    return ((row.kind, row.value, row.allow_public_suffix) for row in rows)
 
 
 def policy_spec(policy: CorsPolicy, origins: Iterable[OriginPair] = ()) -> PolicySpec:
@@ -58,10 +73,10 @@ def load_specs() -> list[PolicySpec]:
 
     origins: defaultdict[int, list[OriginPair]] = defaultdict(list)
     rows = AllowedOrigin.objects.filter(policy__enabled=True).values_list(
-        "policy_id", "kind", "value"
+        "policy_id", *ORIGIN_COLUMNS
     )
-    for policy_id, kind, value in rows.iterator(chunk_size=10_000):
-        origins[policy_id].append((kind, value))
+    for policy_id, kind, value, opted_in in rows.iterator(chunk_size=10_000):
+        origins[policy_id].append((kind, value, opted_in))
     policies = CorsPolicy.objects.filter(enabled=True).values("id", "name", *SPEC_FIELDS)
     return [spec_from_values(row, origins.get(row["id"], ())) for row in policies]
 
@@ -84,7 +99,13 @@ def save_spec(spec: PolicySpec, *, validate: bool = True) -> CorsPolicy:
             policy.full_clean()
         policy.save()
         origins = [
-            AllowedOrigin(policy=policy, kind=o.kind.value, value=o.value) for o in spec.origins
+            AllowedOrigin(
+                policy=policy,
+                kind=o.kind.value,
+                value=o.value,
+                allow_public_suffix=o.allow_public_suffix,
+            )
+            for o in spec.origins
         ]
         if validate:
             for origin in origins:

@@ -14,7 +14,7 @@ from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils.cache import patch_vary_headers
 
-from . import conf
+from . import conf, metrics, routing
 from .engine.compiler import Header
 from .engine.decision import Decision, Outcome, Reason, RequestFacts, decide
 from .engine.policy import PolicySet
@@ -76,12 +76,10 @@ class PreflightMiddleware:
     ) -> tuple[HttpResponseBase | None, Decision]:
         """Decide; answer here (a preflight, an enforced refusal) or return None for the view."""
         facts = request_facts(request)
-        decision = decide(policies, facts, conf.get().MAX_REQUESTED_HEADERS)
+        decision = decide_request(policies, facts, conf.get().MAX_REQUESTED_HEADERS)
         if facts.is_preflight:
             return answer_preflight(policies, decision, facts, request), decision
-        if decision.enforce and not is_same_origin(request, facts.origin):
-            return forbidden(decision), decision
-        return None, decision
+        return check_actual(decision, facts, request), decision
 
 
 def answer_preflight(
@@ -93,8 +91,9 @@ def answer_preflight(
     else:
         response = _refusal(decision)
         report_refusal(decision, facts, request)
+    metrics.count_preflight(decision)
     if policies.report_only is not None:
-        shadow = decide(policies.report_only, facts, conf.get().MAX_REQUESTED_HEADERS)
+        shadow = decide_request(policies.report_only, facts, conf.get().MAX_REQUESTED_HEADERS)
         if shadow.refused and shadow.reason is not Reason.NO_POLICY:
             report_refusal(shadow, facts, request, report_only=True)
     return response
@@ -128,6 +127,38 @@ def ready_response(status: int, answer: tuple[tuple[str, Header], ...]) -> HttpR
     lines.clear()
     lines.update(answer)
     return response
+
+
+def decide_request(
+    policies: PolicySet, facts: RequestFacts, max_requested_headers: int
+) -> Decision:
+    """Decide with the policy the request's view names, if it names one, else by path."""
+    view = routing.view_policy(facts.path) if policies.views else None
+    return decide(policies, facts, max_requested_headers, view)
+
+
+def check_actual(
+    decision: Decision, facts: RequestFacts, request: HttpRequest
+) -> HttpResponse | None:
+    """The 403 for a cross-origin write the policies enforce against; counts the request.
+
+    Same-origin requests (browsers send Origin on those writes too) are neither counted nor
+    refused; telling them apart costs a host lookup, done only when something depends on it.
+    """
+    if decision.outcome is Outcome.ACTUAL_ALLOWED:
+        metrics.count_request(decision, "allowed")
+        return None
+    if decision.reason is not Reason.ORIGIN_NOT_ALLOWED or not (
+        decision.enforce or metrics.enabled()
+    ):
+        return None
+    if is_same_origin(request, facts.origin):
+        return None
+    if decision.enforce:
+        metrics.count_request(decision, "blocked")
+        return forbidden(decision)
+    metrics.count_request(decision, "not_allowed")
+    return None
 
 
 def is_same_origin(request: HttpRequest, origin: str | None) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextlib import suppress
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -10,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .engine import explain
 from .engine.advice import Advice, refusal
-from .engine.compiler import Invalid, compile_policy
+from .engine.compiler import Invalid, compile_policy, origin_warning
 from .engine.decision import Reason
 from .engine.limits import (
     AUDIT_DETAIL_LENGTH,
@@ -25,10 +26,11 @@ from .engine.limits import (
     PATH_PREFIX_LENGTH,
     POLICY_NAME_LENGTH,
 )
+from .engine.paths import PathPrefixError, normalise_path_prefix
 from .engine.problems import CREDENTIAL_CODES, Problem
 from .engine.specs import OriginKind, OriginSpec, PolicySpec
 from .fields import CaseSensitiveCharField, TokenListField
-from .mapping import policy_spec
+from .mapping import ORIGIN_COLUMNS, OriginPair, policy_spec
 from .scan.models import ScanResult  # noqa: F401  (loaded with the app's models)
 
 DEFAULT_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
@@ -110,6 +112,15 @@ class CorsPolicy(models.Model):
             "allows, so a browser's cached preflight cannot keep a removed origin writing."
         ),
     )
+    views_only = models.BooleanField(
+        _("only for views that name it"),
+        default=False,
+        help_text=_(
+            "Apply this policy only to views decorated with @cors_policy(name) or with a "
+            "cors_policy attribute; its path prefix then covers nothing. A view's policy "
+            "always takes precedence over path prefixes."
+        ),
+    )
     report_only = models.BooleanField(
         _("report only"),
         default=False,
@@ -135,11 +146,10 @@ class CorsPolicy(models.Model):
         The saved entries whose validity depends on credentials are compiled with the policy,
         so ticking 'allow credentials' on a policy that allows any origin is refused here.
         """
-        saved: Iterable[tuple[str, str]] = ()
+        self.decode_path_prefix()
+        saved: Iterable[OriginPair] = ()
         if self.pk is not None:
-            saved = self.origins.filter(
-                kind__in=(OriginKind.ANY.value, OriginKind.REGEX.value)
-            ).values_list("kind", "value")
+            saved = self.origins.exclude(kind=OriginKind.EXACT.value).values_list(*ORIGIN_COLUMNS)
         result = compile_policy(policy_spec(self, saved))
         if not isinstance(result, Invalid):
             return
@@ -151,6 +161,14 @@ class CorsPolicy(models.Model):
                 errors.setdefault("allow_credentials", []).append(_error(problem))
         if errors:
             raise ValidationError(errors)
+
+    def decode_path_prefix(self) -> None:
+        """Store the prefix as request paths are matched: percent-decoded, as typed otherwise.
+
+        A prefix that cannot be decoded is left as it is, for the compiler to say why.
+        """
+        with suppress(PathPrefixError):
+            self.path_prefix = normalise_path_prefix(self.path_prefix)
 
     @property
     def max_age_exceeds_browser_cap(self) -> bool:
@@ -177,6 +195,14 @@ class AllowedOrigin(models.Model):
         max_length=ORIGIN_VALUE_LENGTH,
         blank=True,
         help_text=_("Empty for 'any origin' and 'null'. Exact origins are stored normalised."),
+    )
+    allow_public_suffix = models.BooleanField(
+        _("allow a public suffix"),
+        default=False,
+        help_text=_(
+            "For a subdomain wildcard on a public suffix such as https://*.github.io: allows "
+            "every site anyone publishes there. Refused with credentials; warned by check --deploy."
+        ),
     )
     note = models.CharField(_("note"), max_length=ORIGIN_NOTE_LENGTH, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
@@ -206,17 +232,21 @@ class AllowedOrigin(models.Model):
             credentials = self.policy.allow_credentials
         except CorsPolicy.DoesNotExist:
             credentials = False
-        spec = PolicySpec(
-            0,
-            "",
-            allow_credentials=credentials,
-            origins=(OriginSpec(OriginKind(self.kind), self.value),),
-        )
+        spec = PolicySpec(0, "", allow_credentials=credentials, origins=(self.spec(),))
         result = compile_policy(spec)
         if isinstance(result, Invalid):
             field = "kind" if self.kind == self.Kind.ANY else "value"
             raise ValidationError({field: [_error(p) for p in result.problems]})
         self.value = result.origins[0].text
+
+    def spec(self) -> OriginSpec:
+        """This row as the engine's input."""
+        return OriginSpec(OriginKind(self.kind), self.value, self.allow_public_suffix)
+
+    @property
+    def warning(self) -> str | None:
+        """What this entry lets other sites do, though it is allowed (no credentials)."""
+        return origin_warning(self.spec())
 
 
 def _error(problem: Problem) -> ValidationError:

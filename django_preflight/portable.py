@@ -15,7 +15,7 @@ from django.db import transaction
 
 from .engine.compiler import Invalid, compile_policy
 from .engine.problems import Problem
-from .mapping import policy_spec
+from .mapping import origin_pairs, policy_spec
 from .models import AllowedOrigin, CorsPolicy
 
 FORMAT = "django-preflight/1"
@@ -31,7 +31,9 @@ POLICY_FIELDS = (
     "allow_private_network",
     "report_only",
     "enforce_on_server",
+    "views_only",
 )
+ORIGIN_FLAGS = ("allow_public_suffix",)
 MAX_FILE_BYTES = 50 * 1024 * 1024
 
 
@@ -46,11 +48,18 @@ def export_policies() -> dict[str, Any]:
         entry: dict[str, Any] = {"name": policy.name}
         entry.update({name: getattr(policy, name) for name in POLICY_FIELDS})
         entry["origins"] = [
-            {"kind": o.kind, "value": o.value, "note": o.note}
-            for o in sorted(policy.origins.all(), key=lambda o: (o.kind, o.value))
+            _export_origin(o) for o in sorted(policy.origins.all(), key=lambda o: (o.kind, o.value))
         ]
         policies.append(entry)
     return {"format": FORMAT, "policies": policies}
+
+
+def _export_origin(origin: AllowedOrigin) -> dict[str, Any]:
+    """The opt-in is written only where it is set, so files without one stay as they were."""
+    item: dict[str, Any] = {"kind": origin.kind, "value": origin.value, "note": origin.note}
+    if origin.allow_public_suffix:
+        item["allow_public_suffix"] = True
+    return item
 
 
 @dataclass
@@ -70,6 +79,7 @@ class ImportPlan:
 
     policies: list[tuple[CorsPolicy, list[AllowedOrigin]]]
     changes: list[PolicyPlan]
+    warnings: list[str] = field(default_factory=list)
 
     def describe(self) -> list[str]:
         """One line per change, for ``--dry-run`` and for the log of a real run."""
@@ -140,7 +150,14 @@ def plan_import(data: dict[str, Any], *, prune: bool = False) -> ImportPlan:
         raise ImportFileError("\n".join(problems))
     if prune:
         changes.extend(PolicyPlan(name, "delete") for name in sorted(set(existing) - seen))
-    return ImportPlan(built, changes)
+    warnings = [
+        f"policy '{policy.name}', origin {origin.value}: {origin.warning}"
+        for policy, origins in built
+        for origin in origins
+        if origin.kind in (AllowedOrigin.Kind.SUBDOMAIN, AllowedOrigin.Kind.REGEX)
+        and origin.warning
+    ]
+    return ImportPlan(built, changes, warnings)
 
 
 def _origins(raw: Any, policy: CorsPolicy, where: str) -> list[AllowedOrigin]:
@@ -148,15 +165,21 @@ def _origins(raw: Any, policy: CorsPolicy, where: str) -> list[AllowedOrigin]:
         raise ImportFileError(f"{where}.origins must be a list.")
     origins = []
     for position, item in enumerate(raw):
-        if not isinstance(item, dict) or set(item) - {"kind", "value", "note"}:
+        if not isinstance(item, dict) or set(item) - {"kind", "value", "note", *ORIGIN_FLAGS}:
             raise ImportFileError(
-                f"{where}.origins[{position}]: an origin is an object with kind, value, note."
+                f"{where}.origins[{position}]: an origin is an object with kind, value, note "
+                "and, for a public-suffix wildcard, allow_public_suffix."
+            )
+        if not all(isinstance(item.get(flag, False), bool) for flag in ORIGIN_FLAGS):
+            raise ImportFileError(
+                f"{where}.origins[{position}]: allow_public_suffix is true or false."
             )
         origins.append(
             AllowedOrigin(
                 kind=item.get("kind", AllowedOrigin.Kind.EXACT),
                 value=item.get("value", ""),
                 note=item.get("note", ""),
+                allow_public_suffix=item.get("allow_public_suffix", False),
             )
         )
     return origins
@@ -169,6 +192,7 @@ def _validate(policy: CorsPolicy, origins: list[AllowedOrigin]) -> list[tuple[st
     Entries are stored in the canonical form the compiler gives them.
     """
     found = []
+    policy.decode_path_prefix()
     try:
         policy.clean_fields(exclude=["name"])
     except ValidationError as exc:
@@ -181,7 +205,7 @@ def _validate(policy: CorsPolicy, origins: list[AllowedOrigin]) -> list[tuple[st
             found.append((f".origins[{position}]", _flatten(exc)))
     if found:
         return found
-    result = compile_policy(policy_spec(policy, ((o.kind, o.value) for o in origins)))
+    result = compile_policy(policy_spec(policy, origin_pairs(origins)))
     if isinstance(result, Invalid):
         return [_describe(problem) for problem in result.problems]
     for origin, compiled in zip(origins, result.origins, strict=True):
@@ -222,6 +246,11 @@ def _compare(
         return PolicyPlan(policy.name, "create", [], [_label(o) for o in origins])
     fields, had = before
     changed = [a for a in POLICY_FIELDS if fields[a] != getattr(policy, a)]
+    changed += [
+        f"allow_public_suffix of {_label(o)}"
+        for k, o in wanted.items()
+        if k in had and had[k].allow_public_suffix != o.allow_public_suffix
+    ]
     added = [_label(wanted[k]) for k in wanted if k not in had]
     removed = [_label(had[k]) for k in had if k not in wanted]
     action = "update" if changed or added or removed else "unchanged"
@@ -243,9 +272,13 @@ def apply_import(plan: ImportPlan) -> None:
             if existing is None:
                 origin.policy = policy
                 origin.save()
-            elif existing.note != origin.note:
+            elif (existing.note, existing.allow_public_suffix) != (
+                origin.note,
+                origin.allow_public_suffix,
+            ):
                 existing.note = origin.note
-                existing.save(update_fields=["note"])
+                existing.allow_public_suffix = origin.allow_public_suffix
+                existing.save(update_fields=["note", "allow_public_suffix"])
     doomed = [c.name for c in plan.changes if c.action == "delete"]
     for policy in CorsPolicy.objects.filter(name__in=doomed):
         policy.delete()

@@ -17,7 +17,7 @@ import uuid
 from django.core.cache import caches
 from django.db import DatabaseError
 
-from . import conf
+from . import conf, metrics
 from .engine.policy import PolicySet, build_policy_set
 from .mapping import load_specs
 
@@ -69,6 +69,7 @@ class PolicyStore:
         try:
             snapshot = load_policy_set()
         except DatabaseError:
+            metrics.snapshot_failed()
             logger.exception(
                 "django-preflight could not load policies; the last good snapshot keeps serving "
                 "and the load is retried after the refresh interval"
@@ -85,6 +86,7 @@ class PolicyStore:
                 )
         self._snapshot = snapshot
         self._version = version
+        metrics.snapshot_built(snapshot)
         self._stale = self._changes != changes_seen
 
     def mark_stale(self) -> None:

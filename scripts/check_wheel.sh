@@ -66,6 +66,7 @@ required = [
     "django_preflight/templates/admin/django_preflight/rejectedpreflight/allow_confirmation.html",
     "django_preflight/templates/admin/django_preflight/form_fields.html",
     "django_preflight/migrations/0003_scan_result.py",
+    "django_preflight/migrations/0005_allowedorigin_allow_public_suffix.py",
     "django_preflight/scan/admin.py",
     "django_preflight/templates/admin/django_preflight/scanresult/scan.html",
     "django_preflight/templates/admin/django_preflight/scanresult/report.html",

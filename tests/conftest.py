@@ -37,3 +37,16 @@ def make_policy(db: None, django_capture_on_commit_callbacks: Any) -> Callable[.
             return CorsPolicyFactory(origins=list(zip(kinds, origins, strict=True)), **fields)
 
     return make
+
+
+@pytest.fixture
+def credentialed_api(make_policy: Callable[..., CorsPolicy]) -> CorsPolicy:
+    """A credentialed API on /api/ for one frontend, https://app.example.com."""
+    return make_policy(
+        origins=("https://app.example.com",),
+        name="frontend",
+        path_prefix="/api/",
+        allow_credentials=True,
+        allowed_methods=["GET", "POST"],
+        allowed_headers=["content-type", "x-csrftoken"],
+    )

@@ -254,13 +254,13 @@ def test_change_view_shows_timestamps_read_only(admin_client: Client) -> None:
         pytest.param(
             {"allowed_headers": "content-type, x-api@key"},
             (),
-            "'x-api@key' is not a valid header name.",
+            "'x-api@key' is not a valid header name: it contains '@', which a name cannot.",
             id="header-token",
         ),
         pytest.param(
             {"allowed_methods": "GET, PO(ST"},
             (),
-            "'PO(ST' is not a valid HTTP method name.",
+            "'PO(ST' is not a valid HTTP method name: it contains '(', which a name cannot.",
             id="method-token",
         ),
         pytest.param(
@@ -677,3 +677,49 @@ def test_audit_filters_and_search(admin_client: Client) -> None:
     assert origins({"is_overflow__exact": "1"}) == [""]
     assert origins({"q": "b.example"}) == ["https://b.example"]
     assert origins({"q": "/api/items"}) == ["https://a.example"]
+
+
+CSRF_WARNING = (
+    "Django's CSRF check will refuse cookie-authenticated writes from https://app.example"
+)
+
+
+def test_credentialed_origins_django_csrf_refuses_save_with_a_warning(
+    admin_client: Client,
+) -> None:
+    data = policy_data((("exact", "https://app.example"),), allow_credentials="on")
+    response = admin_client.post(POLICY_ADD, data, follow=True)
+    warnings = [msg for level, msg in shown_messages(response) if level == messages.WARNING]
+    assert len(warnings) == 1
+    assert warnings[0].startswith(CSRF_WARNING)
+    assert "django_preflight.csrf.CsrfViewMiddleware" in warnings[0]
+
+
+@pytest.mark.parametrize(
+    "setting",
+    [
+        {"CSRF_TRUSTED_ORIGINS": ["https://app.example"]},
+        {
+            "MIDDLEWARE": [
+                "django_preflight.middleware.PreflightMiddleware",
+                "django.contrib.sessions.middleware.SessionMiddleware",
+                "django_preflight.csrf.CsrfViewMiddleware",
+                "django.contrib.auth.middleware.AuthenticationMiddleware",
+                "django.contrib.messages.middleware.MessageMiddleware",
+            ],
+            "REST_FRAMEWORK": {
+                "DEFAULT_AUTHENTICATION_CLASSES": ["django_preflight.drf.SessionAuthentication"]
+            },
+        },
+    ],
+    ids=["trusted-origins", "integration"],
+)
+def test_no_csrf_warning_when_the_origins_are_trusted(
+    admin_client: Client, settings: Any, setting: dict[str, Any]
+) -> None:
+    for name, value in setting.items():
+        setattr(settings, name, value)
+    data = policy_data((("exact", "https://app.example"),), allow_credentials="on")
+    response = admin_client.post(POLICY_ADD, data, follow=True)
+    assert CorsPolicy.objects.get(name="web").allow_credentials
+    assert not [msg for level, msg in shown_messages(response) if level == messages.WARNING]

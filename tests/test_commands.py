@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from io import StringIO
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -14,7 +15,10 @@ from django_preflight.models import CorsPolicy
 pytestmark = pytest.mark.django_db
 
 
-def test_status_lists_tiers_and_skipped_rows(make_policy: Callable[..., CorsPolicy]) -> None:
+def test_status_lists_tiers_and_skipped_rows(
+    make_policy: Callable[..., CorsPolicy], settings: Any
+) -> None:
+    settings.ROOT_URLCONF = "tests.security.urls"  # no view there names a policy
     make_policy(origins=("https://a.example",), name="api", path_prefix="/api/")
     make_policy(origins=("https://b.example",), name="site", path_prefix="/")
     broken = make_policy(origins=(), name="broken", path_prefix="/broken/")
@@ -28,7 +32,8 @@ def test_status_lists_tiers_and_skipped_rows(make_policy: Callable[..., CorsPoli
     ]
     assert err.getvalue().splitlines() == [
         "  skipped 'broken':",
-        "    'BAD METHOD' is not a valid HTTP method name. [allowed_methods.invalid]",
+        "    'BAD METHOD' is not a valid HTTP method name: it contains whitespace."
+        " [allowed_methods.invalid]",
         "    Max-Age is between 0 and 86400 seconds. [max_age.out_of_range]",
     ]
 

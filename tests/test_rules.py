@@ -45,13 +45,23 @@ class Rule:
     fields: dict[str, Any] = field(default_factory=dict)
     origins: tuple[tuple[str, str], ...] = ()
     column: str = ""
+    opt_in: bool = False
+    """The first entry's 'allow a public suffix' box is ticked."""
+    form_tidies: bool = False
+    """The admin's form or model puts the value right before the compiler sees it (a list
+    field always gives a list; a percent-encoded path prefix is stored decoded)."""
+    import_tidies: bool = False
+    """``preflight import`` puts the value right before the compiler sees it."""
 
     @property
     def id(self) -> str:
         return self.code.value
 
     def spec(self) -> PolicySpec:
-        entries = tuple(OriginSpec(OriginKind(kind), value) for kind, value in self.origins)
+        entries = tuple(
+            OriginSpec(OriginKind(kind), value, self.opt_in and index == 0)
+            for index, (kind, value) in enumerate(self.origins)
+        )
         return PolicySpec(1, "web", **{"path_prefix": "/api/", **self.fields}, origins=entries)
 
 
@@ -65,13 +75,44 @@ RULES = [
         column="at most 200 characters",
     ),
     Rule(Code.PATH_PREFIX_NOT_PLAIN, "a plain path", {"path_prefix": "/api/?x"}),
+    Rule(Code.PATH_PREFIX_BAD_ENCODING, "is not UTF-8", {"path_prefix": "/caf%E9/"}),
+    Rule(Code.PATH_PREFIX_DOT_SEGMENT, "write /admin/ instead", {"path_prefix": "/api/../admin/"}),
+    Rule(
+        Code.PATH_PREFIX_NOT_DECODED,
+        "write /café/ instead",
+        {"path_prefix": "/caf%C3%A9/"},
+        form_tidies=True,
+        import_tidies=True,
+    ),
+    Rule(
+        Code.METHODS_NOT_A_LIST,
+        "Methods are a list of names",
+        {"allowed_methods": "GET"},
+        form_tidies=True,
+    ),
+    Rule(
+        Code.HEADERS_NOT_A_LIST,
+        "Header names are a list of names",
+        {"allowed_headers": "x-token"},
+        form_tidies=True,
+    ),
+    Rule(
+        Code.EXPOSED_HEADERS_NOT_A_LIST,
+        "Header names are a list of names",
+        {"exposed_headers": "x-total"},
+        form_tidies=True,
+    ),
     Rule(
         Code.METHODS_EMPTY,
         "Allow at least one method",
         {"allowed_methods": ()},
         column="This field",
     ),
-    Rule(Code.METHOD_INVALID, "'GE(T' is not a valid HTTP method", {"allowed_methods": ("GE(T",)}),
+    Rule(
+        Code.METHOD_INVALID,
+        "'GE(T' is not a valid HTTP method name: it contains '('",
+        {"allowed_methods": ("GE(T",)},
+    ),
     Rule(
         Code.METHOD_STAR_WITH_CREDENTIALS,
         "literal method name",
@@ -122,6 +163,12 @@ RULES = [
         "'https://a.example' is already listed",
         origins=(("exact", "https://a.example"), ("exact", "HTTPS://A.example:443")),
     ),
+    Rule(
+        Code.PUBLIC_SUFFIX_OPT_IN_NOT_SUBDOMAIN,
+        "Only a subdomain wildcard can allow a public suffix",
+        origins=(("exact", "https://a.example"),),
+        opt_in=True,
+    ),
     Rule(Code.SUBDOMAIN_SHAPE, "https://*.example.com", origins=(("subdomain", "https://x.com"),)),
     Rule(
         Code.SUBDOMAIN_NOT_REGISTRABLE,
@@ -136,7 +183,28 @@ RULES = [
         column="at most 500 characters",
     ),
     Rule(Code.REGEX_INVALID, "not a valid regular expression", origins=(("regex", "https://("),)),
-    Rule(Code.REGEX_BACKTRACKING, "exponential time", origins=(("regex", r"https://(a+)+\.com"),)),
+    Rule(
+        Code.SUBDOMAIN_PUBLIC_SUFFIX,
+        "tick 'allow a public suffix'",
+        origins=(("subdomain", "https://*.github.io"),),
+    ),
+    Rule(
+        Code.SUBDOMAIN_PUBLIC_SUFFIX_WITH_CREDENTIALS,
+        "with credentials any of them could read",
+        CREDENTIALS,
+        origins=(("subdomain", "https://*.github.io"),),
+    ),
+    Rule(
+        Code.REGEX_NOT_LINEAR,
+        "cannot run in linear time",
+        origins=(("regex", r"https://(?!evil)[a-z]+\.example\.com"),),
+    ),
+    Rule(
+        Code.REGEX_LOOKALIKE_WITH_CREDENTIALS,
+        "also matches",
+        CREDENTIALS,
+        origins=(("regex", r"https://app.example\.com"),),
+    ),
     Rule(
         Code.REGEX_ANY_SITE_WITH_CREDENTIALS,
         "matches origins of any site",
@@ -187,6 +255,8 @@ def admin_post(rule: Rule) -> dict[str, Any]:
     data = policy_data(rule.origins, **fields)
     for index in range(len(rule.origins)):
         data[f"origins-{index}-note"] = "typed by a person"
+    if rule.opt_in:
+        data["origins-0-allow_public_suffix"] = "on"
     return data
 
 
@@ -203,8 +273,11 @@ def error_codes(response: Any) -> set[str]:
     }
 
 
+ADMIN_RULES = [rule for rule in RULES if not rule.form_tidies]
+
+
 @pytest.mark.django_db
-@pytest.mark.parametrize("rule", RULES, ids=lambda rule: rule.id)
+@pytest.mark.parametrize("rule", ADMIN_RULES, ids=lambda rule: rule.id)
 def test_the_admin_reports_the_rule(admin_client: Client, rule: Rule) -> None:
     response = admin_client.post(POLICY_ADD, admin_post(rule))
     assert response.status_code == 200, "the page is shown again with the problem"
@@ -218,6 +291,8 @@ def import_file(tmp_path: Path, rule: Rule) -> str:
     entry: dict[str, Any] = {"name": "web", "path_prefix": "/api/"}
     entry.update({k: list(v) if isinstance(v, tuple) else v for k, v in rule.fields.items()})
     entry["origins"] = [{"kind": kind, "value": value} for kind, value in rule.origins]
+    if rule.opt_in:
+        entry["origins"][0]["allow_public_suffix"] = True
     path = tmp_path / "policies.json"
     path.write_text(json.dumps({"format": "django-preflight/1", "policies": [entry]}))
     with pytest.raises(CommandError) as caught:
@@ -225,8 +300,11 @@ def import_file(tmp_path: Path, rule: Rule) -> str:
     return str(caught.value)
 
 
+IMPORT_RULES = [rule for rule in RULES if not rule.import_tidies]
+
+
 @pytest.mark.django_db
-@pytest.mark.parametrize("rule", RULES, ids=lambda rule: rule.id)
+@pytest.mark.parametrize("rule", IMPORT_RULES, ids=lambda rule: rule.id)
 def test_preflight_import_reports_the_rule(tmp_path: Path, rule: Rule) -> None:
     message = import_file(tmp_path, rule)
     assert message.startswith("Nothing was changed")

@@ -18,5 +18,12 @@ urlpatterns = [
     path("other/plain/", views.plain),
     path("relay/", include("django_preflight.relay.urls")),
     path("relay-async/", include("django_preflight.relay.urls_async", namespace="relay-async")),
+    path("api/hooks/stripe/", views.webhook),
+    path("api/hooks/other/", views.plain),
+    path("api/uploads/", views.UploadView.as_view()),
+    path("api/csrf/token/", views.csrf_token),
+    path("api/csrf/write/", views.csrf_protected),
+    path("api/drf/session/", views.drf_session_write),
+    path("api/drf/default-session/", views.drf_default_session_write),
     *router.urls,
 ]

@@ -1,6 +1,6 @@
 """The pure decision engine: plain values in, plain values out, no Django import."""
 
-from .compiler import CompiledPolicy, Invalid, compile_policy
+from .compiler import CompiledPolicy, Invalid, compile_origin, compile_policy, origin_warning
 from .decision import Decision, Outcome, Reason, RequestFacts, decide
 from .index import Match
 from .origins import Origin, OriginError, normalise_origin, parse_request_origin
@@ -26,8 +26,10 @@ __all__ = [
     "Rejected",
     "RequestFacts",
     "build_policy_set",
+    "compile_origin",
     "compile_policy",
     "decide",
     "normalise_origin",
+    "origin_warning",
     "parse_request_origin",
 ]

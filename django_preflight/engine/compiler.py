@@ -8,12 +8,12 @@ result, so building a snapshot never does the same work twice.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
 from .limits import MAX_AGE_LIMIT, PATH_PREFIX_LENGTH
+from .linear_regex import LinearRegex
 from .origins import (
     Origin,
     OriginError,
@@ -22,9 +22,11 @@ from .origins import (
     normalise_subdomain_pattern,
     parse_request_origin,
 )
+from .paths import PathPrefixError, normalise_path_prefix
+from .pattern_rules import public_suffix_problem, regex_problem
 from .problems import Code, Problem
 from .specs import OriginKind, OriginSpec, PolicySpec
-from .tokens import is_token
+from .tokens import token_problem
 
 Header = tuple[str, str]
 SubdomainKey = tuple[str, int | None, str]
@@ -49,7 +51,7 @@ class CompiledOrigin(NamedTuple):
 
     kind: OriginKind
     text: str
-    key: str | SubdomainKey | re.Pattern[str] | None
+    key: str | SubdomainKey | LinearRegex | None
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -64,6 +66,7 @@ class CompiledPolicy:
     allow_private_network: bool
     enforce_on_server: bool
     report_only: bool
+    views_only: bool
     methods: frozenset[str]
     any_method: bool
     headers: frozenset[str]
@@ -115,16 +118,49 @@ def check_path_prefix(spec: PolicySpec) -> Iterator[Problem]:
             Code.PATH_PREFIX_TOO_LONG,
             f"A path prefix is at most {PATH_PREFIX_LENGTH} characters long.",
         )
-    if any(ch.isspace() or ch in "?#" or ord(ch) < 0x20 for ch in prefix):
+    try:
+        matched = normalise_path_prefix(prefix)
+    except PathPrefixError as exc:
+        yield Problem("path_prefix", exc.code, str(exc))
+        return
+    if any(ch.isspace() or ch in "?#" or ord(ch) < 0x20 for ch in prefix + matched):
         yield Problem(
             "path_prefix",
             Code.PATH_PREFIX_NOT_PLAIN,
             "A path prefix is a plain path: no spaces, '?' or '#'.",
         )
+    elif matched != prefix:
+        yield Problem(
+            "path_prefix",
+            Code.PATH_PREFIX_NOT_DECODED,
+            "Request paths are matched percent-decoded, so this prefix would never match; "
+            f"write {matched} instead.",
+        )
+
+
+TOKEN_LISTS = {
+    "allowed_methods": (Code.METHODS_NOT_A_LIST, "Methods"),
+    "allowed_headers": (Code.HEADERS_NOT_A_LIST, "Header names"),
+    "exposed_headers": (Code.EXPOSED_HEADERS_NOT_A_LIST, "Header names"),
+}
+"""The name lists, with the code of their shape rule and what a message calls them."""
+
+
+def check_token_lists(spec: PolicySpec) -> Iterator[Problem]:
+    """A list of names, never one string (whose characters would each pass for a name)."""
+    for field, (code, what) in TOKEN_LISTS.items():
+        if not _is_name_list(getattr(spec, field)):
+            yield Problem(field, code, f'{what} are a list of names, such as ["GET", "POST"].')
+
+
+def _is_name_list(values: object) -> bool:
+    return isinstance(values, tuple | list) and all(isinstance(v, str) for v in values)
 
 
 def check_methods(spec: PolicySpec) -> Iterator[Problem]:
     """Methods are tokens compared byte for byte; '*' only without credentials."""
+    if not _is_name_list(spec.allowed_methods):
+        return
     if not spec.allowed_methods:
         yield Problem(
             "allowed_methods", Code.METHODS_EMPTY, "Allow at least one method, for example GET."
@@ -138,11 +174,11 @@ def check_methods(spec: PolicySpec) -> Iterator[Problem]:
                     "Browsers treat '*' as a literal method name on credentialed requests; "
                     "list the methods by name.",
                 )
-        elif not is_token(method):
+        elif problem := token_problem(method):
             yield Problem(
                 "allowed_methods",
                 Code.METHOD_INVALID,
-                f"'{method}' is not a valid HTTP method name.",
+                f"'{method}' is not a valid HTTP method name: it {problem}.",
             )
 
 
@@ -161,6 +197,8 @@ def check_header_names(spec: PolicySpec) -> Iterator[Problem]:
     """Header names, requested or exposed, are tokens; '*' only without credentials."""
     for field, (invalid, star, noun) in HEADER_LISTS.items():
         names: Sequence[str] = getattr(spec, field)
+        if not _is_name_list(names):
+            continue
         for name in names:
             if name == "*":
                 if spec.allow_credentials:
@@ -170,8 +208,8 @@ def check_header_names(spec: PolicySpec) -> Iterator[Problem]:
                         "Browsers treat '*' as a literal header name on credentialed requests; "
                         "list the headers by name.",
                     )
-            elif not is_token(name):
-                yield Problem(field, invalid, f"'{name}' is not a valid {noun} name.")
+            elif problem := token_problem(name):
+                yield Problem(field, invalid, f"'{name}' is not a valid {noun} name: it {problem}.")
 
 
 def check_max_age(spec: PolicySpec) -> Iterator[Problem]:
@@ -186,6 +224,7 @@ def check_max_age(spec: PolicySpec) -> Iterator[Problem]:
 
 POLICY_RULES = (
     check_path_prefix,
+    check_token_lists,
     check_methods,
     check_header_names,
     check_max_age,
@@ -196,11 +235,17 @@ POLICY_RULES = (
 def compile_origin(entry: OriginSpec, *, credentials: bool) -> CompiledOrigin:
     """The entry in canonical form with its lookup key; raises OriginError, never loosens."""
     kind = entry.kind
+    if entry.allow_public_suffix and kind is not OriginKind.SUBDOMAIN:
+        raise OriginError(
+            Code.PUBLIC_SUFFIX_OPT_IN_NOT_SUBDOMAIN,
+            "Only a subdomain wildcard can allow a public suffix; untick it.",
+        )
     if kind is OriginKind.EXACT:
         value = entry.value if _is_serialised(entry.value) else normalise_origin(entry.value)
         return CompiledOrigin(kind, value, value)
     if kind is OriginKind.SUBDOMAIN:
         parent = normalise_subdomain_pattern(entry.value)
+        check_public_suffix(parent.host, entry.allow_public_suffix, credentials)
         key = (parent.scheme, parent.port, parent.host)
         return CompiledOrigin(kind, _subdomain_text(parent), key)
     if kind is OriginKind.REGEX:
@@ -212,10 +257,53 @@ def compile_origin(entry: OriginSpec, *, credentials: bool) -> CompiledOrigin:
                 f"{CANARY_ORIGINS[0]}), which with credentials would let any website read "
                 "your users' data; anchor it to your own domains.",
             )
+        problem = regex_problem(pattern) if credentials else None
+        if problem:
+            raise OriginError(
+                Code.REGEX_LOOKALIKE_WITH_CREDENTIALS,
+                f"{problem}; with credentials this would expose your users.",
+            )
         return CompiledOrigin(kind, entry.value, pattern)
     if kind is OriginKind.ANY and credentials:
         raise OriginError(Code.ANY_WITH_CREDENTIALS, ANY_WITH_CREDENTIALS)
     return CompiledOrigin(kind, "", None)
+
+
+def check_public_suffix(parent: str, opted_in: bool, credentials: bool) -> None:
+    """A wildcard on a public suffix needs the opt-in, and is never allowed with credentials."""
+    problem = public_suffix_problem(parent)
+    if problem is None:
+        return
+    if credentials:
+        raise OriginError(
+            Code.SUBDOMAIN_PUBLIC_SUFFIX_WITH_CREDENTIALS,
+            f"{problem}, and with credentials any of them could read your users' data; list "
+            "the origins you trust instead.",
+        )
+    if not opted_in:
+        raise OriginError(
+            Code.SUBDOMAIN_PUBLIC_SUFFIX,
+            f"{problem}. List the origins you trust, or tick 'allow a public suffix' to allow "
+            "every one of them (never with credentials).",
+        )
+
+
+def origin_warning(entry: OriginSpec) -> str | None:
+    """What a valid entry of a policy without credentials still lets other sites do.
+
+    For the admin's and the importers' warnings and ``check --deploy``; with credentials the
+    same findings refuse the entry (see ``compile_origin``).
+    """
+    try:
+        if entry.kind is OriginKind.SUBDOMAIN:
+            problem = public_suffix_problem(normalise_subdomain_pattern(entry.value).host)
+            return f"{problem}." if problem else None
+        if entry.kind is OriginKind.REGEX:
+            problem = regex_problem(compile_origin_regex(entry.value))
+            return f"{problem}." if problem else None
+    except OriginError:
+        return None
+    return None
 
 
 def _compile_origins(
@@ -225,8 +313,8 @@ def _compile_origins(
     compiled: list[CompiledOrigin | None] = []
     append = compiled.append
     for index, entry in enumerate(entries):
-        kind, value = entry
-        if kind is OriginKind.EXACT and _is_serialised(value):
+        kind, value, opted_in = entry
+        if kind is OriginKind.EXACT and not opted_in and _is_serialised(value):
             # Most entries of a large policy: stored canonical, so compile_origin's own first
             # branch, without its call.
             append(_NEW_TUPLE(CompiledOrigin, (kind, value, value)))
@@ -324,6 +412,7 @@ def _compiled(spec: PolicySpec, origins: tuple[CompiledOrigin, ...]) -> Compiled
         allow_private_network=spec.allow_private_network,
         enforce_on_server=spec.enforce_on_server,
         report_only=spec.report_only,
+        views_only=spec.views_only,
         methods=frozenset(m for m in methods if m != "*"),
         any_method="*" in methods,
         headers=frozenset(h for h in headers if h != "*"),

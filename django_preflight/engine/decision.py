@@ -128,9 +128,16 @@ def decide(
     policies: PolicySet,
     facts: RequestFacts,
     max_requested_headers: int = MAX_REQUESTED_HEADERS,
+    view_policy: str | None = None,
 ) -> Decision:
-    """Decide one request. Pure: the same snapshot and facts always give the same decision."""
-    tier = policies.tier_for(facts.path)
+    """Decide one request. Pure: the same snapshot and facts always give the same decision.
+
+    ``view_policy`` is the policy named by the view the path routes to: it alone decides, path
+    prefixes aside, and a name no enabled policy has leaves the request covered by nothing.
+    """
+    tier = (
+        policies.tier_for(facts.path) if view_policy is None else policies.views.tier(view_policy)
+    )
     if facts.is_preflight:
         if tier is None:
             return _NOT_COVERED_PREFLIGHT

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from .compiler import CompiledOrigin, CompiledPolicy, SubdomainKey
+from .linear_regex import LinearRegex
 from .origins import Origin, parse_request_origin
 from .specs import OriginKind
 
@@ -32,7 +32,7 @@ class OriginIndex:
 
     exact: dict[str, CompiledPolicy] = field(default_factory=dict)
     subdomains: dict[SubdomainKey, tuple[CompiledPolicy, str]] = field(default_factory=dict)
-    regexes: list[tuple[re.Pattern[str], CompiledPolicy, str]] = field(default_factory=list)
+    regexes: list[tuple[LinearRegex, CompiledPolicy, str]] = field(default_factory=list)
     null_policy: CompiledPolicy | None = None
     any_policy: CompiledPolicy | None = None
 
@@ -43,7 +43,7 @@ class OriginIndex:
             self.exact.setdefault(text, policy)
         elif isinstance(key, tuple):
             self.subdomains.setdefault(key, (policy, text))
-        elif isinstance(key, re.Pattern):
+        elif isinstance(key, LinearRegex):
             self.regexes.append((key, policy, text))
         elif kind is OriginKind.NULL:
             self.null_policy = self.null_policy or policy

@@ -11,10 +11,12 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
+from .hosts import HostError, to_ascii
 from .limits import MAX_ORIGIN_LENGTH, MAX_REGEX_LENGTH
+from .linear_regex import LinearRegex, LinearRegexError
 from .problems import Code
-from .regex_guard import catastrophic_backtracking
 
 DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 
@@ -172,9 +174,9 @@ def _normalise_host(host: str) -> str:
             Code.ORIGIN_BAD_HOST, "Remove the trailing dot: browsers send the host without it."
         )
     try:
-        ascii_host = host.encode("idna").decode("ascii").lower()
-    except UnicodeError as exc:
-        raise OriginError(Code.ORIGIN_BAD_HOST, f"'{host}' is not a valid host name.") from exc
+        ascii_host = to_ascii(host)
+    except HostError as exc:
+        raise OriginError(Code.ORIGIN_BAD_HOST, str(exc)) from exc
     if not re.fullmatch(_HOSTNAME, ascii_host):
         raise OriginError(
             Code.ORIGIN_BAD_HOST,
@@ -191,8 +193,14 @@ def _is_ipv6(text: str) -> bool:
     return True
 
 
-def compile_origin_regex(pattern: str) -> re.Pattern[str]:
-    """Compile a staff-written origin regex; it is always matched whole, never searched."""
+@lru_cache(maxsize=4096)
+def compile_origin_regex(pattern: str) -> LinearRegex:
+    """Compile a staff-written origin regex on RE2; it is always matched whole, never searched.
+
+    The pattern must also parse as a Python regex, so that the look-alike lint can read it.
+    Compiled patterns are immutable and shared between snapshots, so a rebuild after an
+    unrelated change compiles nothing again.
+    """
     if not pattern.strip():
         raise OriginError(Code.REGEX_EMPTY, "Enter a regular expression.")
     if len(pattern) > MAX_REGEX_LENGTH:
@@ -201,12 +209,12 @@ def compile_origin_regex(pattern: str) -> re.Pattern[str]:
             f"A regular expression is at most {MAX_REGEX_LENGTH} characters long.",
         )
     try:
-        compiled = re.compile(pattern)
+        re.compile(pattern)
     except re.error as exc:
         raise OriginError(
             Code.REGEX_INVALID, f"This is not a valid regular expression: {exc}."
         ) from exc
-    problem = catastrophic_backtracking(pattern)
-    if problem:
-        raise OriginError(Code.REGEX_BACKTRACKING, problem)
-    return compiled
+    try:
+        return LinearRegex(pattern)
+    except LinearRegexError as exc:
+        raise OriginError(Code.REGEX_NOT_LINEAR, str(exc)) from exc

@@ -7,12 +7,13 @@ whatever the number of origins.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .compiler import CompiledPolicy, Invalid, compile_policy
 from .index import OriginIndex, PathTier
 from .problems import Problem
 from .specs import PolicySpec
+from .views import ViewPolicies
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,13 +35,15 @@ class PolicySet:
     """An immutable snapshot of every enabled policy, compiled.
 
     ``report_only`` holds the report-only policies as a set of their own: they are decided
-    beside the enforced ones and never change a response.
+    beside the enforced ones and never change a response. ``views`` holds the enforced
+    policies by name, for views that name their own.
     """
 
     tiers: tuple[PathTier, ...] = ()
     rejected: tuple[Rejected, ...] = ()
     origin_count: int = 0
     report_only: PolicySet | None = None
+    views: ViewPolicies = field(default_factory=ViewPolicies, compare=False)
 
     def tier_for(self, path: str) -> PathTier | None:
         """The tier with the longest prefix covering ``path``, if any."""
@@ -68,16 +71,26 @@ def build_policy_set(specs: Iterable[PolicySpec]) -> PolicySet:
             (shadow if result.report_only else enforced).append(result)
     compiled = _index(enforced)
     report_only = _index(shadow) if shadow else None
-    return PolicySet(compiled.tiers, tuple(rejected), compiled.origin_count, report_only)
+    return PolicySet(
+        compiled.tiers, tuple(rejected), compiled.origin_count, report_only, compiled.views
+    )
 
 
 def _index(policies: Iterable[CompiledPolicy]) -> PolicySet:
-    """Group compiled policies by path prefix, longest first, and file their origins."""
+    """Group compiled policies by path prefix, longest first, and file their origins.
+
+    A views-only policy joins no tier: only the views naming it reach it.
+    """
     grouped: dict[str, list[CompiledPolicy]] = {}
-    for policy in policies:
-        grouped.setdefault(policy.base, []).append(policy)
-    tiers = []
+    views = ViewPolicies()
     origin_count = 0
+    for policy in policies:
+        views.add(policy)
+        if policy.views_only:
+            origin_count += len(policy.origins)
+        else:
+            grouped.setdefault(policy.base, []).append(policy)
+    tiers = []
     for base in sorted(grouped, key=len, reverse=True):
         index = OriginIndex()
         for policy in grouped[base]:
@@ -86,4 +99,5 @@ def _index(policies: Iterable[CompiledPolicy]) -> PolicySet:
                 index.add(policy, origin)
         members = tuple(grouped[base])
         tiers.append(PathTier(base, index, members, any(p.enforce_on_server for p in members)))
-    return PolicySet(tuple(tiers), (), origin_count)
+    views.share(tiers)
+    return PolicySet(tuple(tiers), (), origin_count, views=views)

@@ -16,11 +16,17 @@ class Code(str, Enum):
     PATH_PREFIX_NOT_ABSOLUTE = "path_prefix.not_absolute"
     PATH_PREFIX_TOO_LONG = "path_prefix.too_long"
     PATH_PREFIX_NOT_PLAIN = "path_prefix.not_plain"
+    PATH_PREFIX_BAD_ENCODING = "path_prefix.bad_encoding"
+    PATH_PREFIX_DOT_SEGMENT = "path_prefix.dot_segment"
+    PATH_PREFIX_NOT_DECODED = "path_prefix.not_decoded"
+    METHODS_NOT_A_LIST = "allowed_methods.not_a_list"
     METHODS_EMPTY = "allowed_methods.empty"
     METHOD_INVALID = "allowed_methods.invalid"
     METHOD_STAR_WITH_CREDENTIALS = "allowed_methods.star_with_credentials"
+    HEADERS_NOT_A_LIST = "allowed_headers.not_a_list"
     HEADER_INVALID = "allowed_headers.invalid"
     HEADER_STAR_WITH_CREDENTIALS = "allowed_headers.star_with_credentials"
+    EXPOSED_HEADERS_NOT_A_LIST = "exposed_headers.not_a_list"
     EXPOSED_HEADER_INVALID = "exposed_headers.invalid"
     EXPOSED_HEADER_STAR_WITH_CREDENTIALS = "exposed_headers.star_with_credentials"
     MAX_AGE_OUT_OF_RANGE = "max_age.out_of_range"
@@ -34,12 +40,16 @@ class Code(str, Enum):
     ORIGIN_BAD_PORT = "origin.bad_port"
     ORIGIN_BAD_HOST = "origin.bad_host"
     ORIGIN_DUPLICATE = "origin.duplicate"
+    PUBLIC_SUFFIX_OPT_IN_NOT_SUBDOMAIN = "origin.public_suffix_opt_in_not_subdomain"
     SUBDOMAIN_SHAPE = "subdomain.shape"
     SUBDOMAIN_NOT_REGISTRABLE = "subdomain.not_registrable"
+    SUBDOMAIN_PUBLIC_SUFFIX = "subdomain.public_suffix"
+    SUBDOMAIN_PUBLIC_SUFFIX_WITH_CREDENTIALS = "subdomain.public_suffix_with_credentials"
     REGEX_EMPTY = "regex.empty"
     REGEX_TOO_LONG = "regex.too_long"
     REGEX_INVALID = "regex.invalid"
-    REGEX_BACKTRACKING = "regex.backtracking"
+    REGEX_NOT_LINEAR = "regex.not_linear"
+    REGEX_LOOKALIKE_WITH_CREDENTIALS = "regex.lookalike_with_credentials"
     REGEX_ANY_SITE_WITH_CREDENTIALS = "regex.any_site_with_credentials"
     ANY_WITH_CREDENTIALS = "any.with_credentials"
 
@@ -50,6 +60,8 @@ CREDENTIAL_CODES = frozenset(
         Code.HEADER_STAR_WITH_CREDENTIALS,
         Code.EXPOSED_HEADER_STAR_WITH_CREDENTIALS,
         Code.REGEX_ANY_SITE_WITH_CREDENTIALS,
+        Code.REGEX_LOOKALIKE_WITH_CREDENTIALS,
+        Code.SUBDOMAIN_PUBLIC_SUFFIX_WITH_CREDENTIALS,
         Code.ANY_WITH_CREDENTIALS,
     }
 )

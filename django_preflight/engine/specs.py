@@ -23,10 +23,15 @@ class OriginKind(str, Enum):
 
 
 class OriginSpec(NamedTuple):
-    """One allowed-origin entry as configured; a tuple, the cheapest value to build 100,000 of."""
+    """One allowed-origin entry as configured; a tuple, the cheapest value to build 100,000 of.
+
+    ``allow_public_suffix`` is the explicit opt-in a subdomain wildcard on a public suffix
+    (``https://*.github.io``) needs; it is never enough with credentials.
+    """
 
     kind: OriginKind
     value: str = ""
+    allow_public_suffix: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,3 +56,5 @@ class PolicySpec:
     """Decided beside the enforced policies; never changes a response."""
     enforce_on_server: bool = False
     """Refuse unsafe cross-origin writes from unlisted origins before the view runs."""
+    views_only: bool = False
+    """Covers no path of its own: only the views that name it."""

@@ -15,6 +15,24 @@ def is_token(value: str) -> bool:
     return _TOKEN.fullmatch(value) is not None
 
 
+def token_problem(value: str) -> str | None:
+    """Why ``value`` cannot be a method or header name, in a few words; None for a token.
+
+    A list entry with a space inside (``PO ST``) is refused rather than split, since the
+    person meant one name and typed something else.
+    """
+    if not value:
+        return "is empty"
+    if len(value) > MAX_TOKEN_LENGTH:
+        return f"is longer than {MAX_TOKEN_LENGTH} characters"
+    if is_token(value):
+        return None
+    if any(ch.isspace() for ch in value):
+        return "contains whitespace"
+    bad = next(ch for ch in value if not _TOKEN.fullmatch(ch))
+    return f"contains {bad!r}, which a name cannot"
+
+
 def parse_requested_headers(raw: str, limit: int) -> tuple[str, ...] | None:
     """Split ``Access-Control-Request-Headers`` into lower-case names, or None if malformed.
 

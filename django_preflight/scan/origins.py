@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
+from ..engine import suffixes
 from ..engine.origins import Origin, parse_request_origin
 
 LABEL = "preflight-scan"
@@ -133,15 +134,9 @@ def explained_by(hostile: HostileOrigin) -> Kind | None:
 
 
 def registrable_domain(host: str) -> str:
-    """The part of ``host`` one registers, approximately: ``example.com``, ``example.co.uk``.
-
-    Without the Public Suffix List, a second-level label of at most three letters under a
-    two-letter country code (``co.uk``, ``com.au``) is taken as part of the suffix.
-    """
-    labels = host.split(".")
-    if len(labels) >= 3 and len(labels[-1]) == 2 and len(labels[-2]) <= 3:
-        return ".".join(labels[-3:])
-    return ".".join(labels[-2:])
+    """The part of ``host`` one registers (``example.com``, ``example.co.uk``, ``me.github.io``),
+    from the Public Suffix List the policy compiler uses; the host itself for a public suffix."""
+    return suffixes.registrable_domain(host) or host
 
 
 def _port_text(port: int | None) -> str:

@@ -135,6 +135,19 @@ def policies(control: Control) -> Callable[..., int]:
     return add
 
 
+@pytest.fixture
+def credentialed_frontend(policies: Callable[..., int], frontend: FrontendServer) -> int:
+    """The demo page's origin allowed with credentials on /api/, CSRF header included."""
+    return policies(
+        "frontend",
+        frontend.origin,
+        path_prefix="/api/",
+        allow_credentials=True,
+        allowed_methods=["GET", "POST"],
+        allowed_headers=["content-type", "x-csrftoken"],
+    )
+
+
 @pytest.fixture(scope="package")
 def api(
     server_env: dict[str, str], workdir: Path, accounts: dict[str, str]

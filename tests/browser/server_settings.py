@@ -13,7 +13,7 @@ from typing import Any
 import dj_database_url
 
 from example_project.settings import *  # noqa: F403
-from example_project.settings import MIDDLEWARE
+from example_project.settings import MIDDLEWARE, REST_FRAMEWORK
 
 DEBUG = False  # as in production: no debug pages, APPEND_SLASH redirects every method
 ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
@@ -55,6 +55,29 @@ FRONTEND_ORIGIN = os.environ["PREFLIGHT_TEST_FRONTEND_ORIGIN"]
 CSRF_TRUSTED_ORIGINS = [FRONTEND_ORIGIN]
 
 MIDDLEWARE = ["tests.browser.server_middleware.RequestLogMiddleware", *MIDDLEWARE]
+
+# The CSRF cases run servers of their own: 'django' keeps Django's and DRF's own CSRF checks,
+# 'policy' installs django-preflight's; either way no origin is in CSRF_TRUSTED_ORIGINS, so
+# only the policies can make the frontend's origin trusted.
+CSRF_MODE = os.environ.get("PREFLIGHT_TEST_CSRF", "")
+if CSRF_MODE:
+    CSRF_TRUSTED_ORIGINS = []
+if CSRF_MODE == "policy":
+    MIDDLEWARE = [
+        "django_preflight.csrf.CsrfViewMiddleware"
+        if name == "django.middleware.csrf.CsrfViewMiddleware"
+        else name
+        for name in MIDDLEWARE
+    ]
+    REST_FRAMEWORK = {
+        **REST_FRAMEWORK,
+        "DEFAULT_AUTHENTICATION_CLASSES": [
+            "django_preflight.drf.SessionAuthentication"
+            if name == "rest_framework.authentication.SessionAuthentication"
+            else name
+            for name in REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"]
+        ],
+    }
 if os.environ.get("PREFLIGHT_TEST_LOGIN_REQUIRED") == "1":
     MIDDLEWARE.append("django.contrib.auth.middleware.LoginRequiredMiddleware")
     LOGIN_URL = "/admin/login/"

@@ -13,13 +13,13 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from ... import conf
+from ... import conf, routing
 from ...audit import buffer
 from ...corsheaders_import import SETTING_NAMES, create_drafts, translate
 from ...engine.address_space import AddressSpace
 from ...engine.advice import Advice
 from ...engine.browser import CorsRequest
-from ...engine.diagnose import diagnose
+from ...engine.call_input import call_problems
 from ...models import RejectedPreflight
 from ...portable import ImportFileError, apply_import, export_policies, parse, plan_import
 from ...probe import probe
@@ -118,11 +118,19 @@ class Command(BaseCommand):
         elif action == "scan":
             scan_command.handle(self, options)
         else:
+            headers = tuple(_header(text) for text in options["header"])
+            problems = call_problems(
+                options["path"], options["origin"], options["method"], (n for n, _ in headers)
+            )
+            if problems:
+                raise CommandError(
+                    "Malformed call, nothing was decided: " + " ".join(problems.values())
+                )
             request = CorsRequest(
                 url=options["path"],
                 origin=options["origin"],
                 method=options["method"],
-                headers=tuple(_header(text) for text in options["header"]),
+                headers=headers,
                 credentials=options["credentials"],
             )
             allowed = (
@@ -156,6 +164,11 @@ class Command(BaseCommand):
         for tier in snapshot.report_only.tiers if snapshot.report_only else ():
             names = ", ".join(p.name for p in tier.policies)
             self.stdout.write(f"  {tier.base or '/'} (report only): {names}")
+        for name in sorted(snapshot.views.views_only):
+            self.stdout.write(f"  only for views naming it: {name}")
+        for name, views in sorted(routing.views_by_policy().items()):
+            state = "" if name in snapshot.views else " (not an enabled policy: no CORS headers)"
+            self.stdout.write(f"  used by views, policy '{name}'{state}: {'; '.join(views)}")
         for rejected in snapshot.rejected:
             self.stderr.write(f"  skipped {rejected.name!r}:")
             for problem in rejected.problems:
@@ -177,6 +190,8 @@ class Command(BaseCommand):
             raise CommandError(f"Nothing was changed: {exc}") from exc
         for line in plan.describe():
             self.stdout.write(line)
+        for warning in plan.warnings:
+            self.stdout.write(self.style.WARNING(f"Warning: {warning}"))
         if dry_run:
             self.stdout.write("Dry run: nothing was changed.")
             return
@@ -207,7 +222,7 @@ class Command(BaseCommand):
 
     def _explain(self, request: CorsRequest) -> bool:
         settings = conf.get()
-        result = diagnose(load_policy_set(), request, settings.REFUSED_STATUS)
+        result = routing.diagnose_call(load_policy_set(), request, settings.REFUSED_STATUS)
         self.stdout.write(f"Call:       {_describe(request)}")
         self.stdout.write(f"Covered by: {result.covered_by}")
         self.stdout.write(f"Origin:     {result.matched_by}")

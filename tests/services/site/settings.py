@@ -23,6 +23,7 @@ CACHES = {
 PREFLIGHT_REFRESH_INTERVAL = float(os.environ.get("SERVICES_REFRESH_INTERVAL", "1.0"))
 PREFLIGHT_AUDIT_FLUSH_INTERVAL = float(os.environ.get("SERVICES_AUDIT_FLUSH_INTERVAL", "0.2"))
 PREFLIGHT_AUDIT_BUFFER_SIZE = int(os.environ.get("SERVICES_AUDIT_BUFFER_SIZE", "1000"))
+PREFLIGHT_METRICS = os.environ.get("SERVICES_METRICS") == "1"
 
 # Everything the app and Django log goes to stderr, which the tests read back from a file.
 LOGGING = {

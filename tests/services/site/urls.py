@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from django_preflight.metrics import metrics_view
 from tests.urls import urlpatterns as suite_urlpatterns
 
 from . import views
@@ -10,5 +11,6 @@ urlpatterns = [
     path("_services/policy/", views.create_policy),
     path("_services/origin/", views.add_origin),
     path("_services/publish/", views.publish),
+    path("_services/metrics/", metrics_view),
     *suite_urlpatterns,
 ]
