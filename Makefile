@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test test-browser test-servers test-services test-floods test-properties test-all lint docs versions versions-ci wheel screenshots clean
+.PHONY: install demo test test-browser test-servers test-services test-floods test-properties test-all lint docs docs-serve versions versions-ci wheel screenshots clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,10 +15,18 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
-demo: install
-	$(BIN)/python manage.py rundemo
+# The demo needs only the package, Django REST framework and the relay's HTTP client: no test,
+# lint or docs tools.
+$(VENV)/.demo-installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "== installing django-preflight-cors (editable) with its drf and relay extras into $(VENV)"
+	$(BIN)/python -m pip install --progress-bar on -e '.[drf,relay]'
+	touch $@
 
-SLOW_TIERS := browser or servers or services or flood or properties
+demo: $(VENV)/.demo-installed
+	$(BIN)/python manage.py rundemo $(DEMO_ARGS)
+
+SLOW_TIERS := browser or servers or services or flood or properties or packaging
 
 test: install
 	$(BIN)/python -m pytest -m "not ($(SLOW_TIERS))" $(PYTEST_ARGS)
@@ -49,7 +57,11 @@ lint: install
 	$(BIN)/python manage.py check --fail-level WARNING
 
 docs: install
-	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+	OFFLINE=true NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+	@echo "Open site/index.html in a browser (it works from the file system), or run make docs-serve."
+
+docs-serve: install
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve --dev-addr 127.0.0.1:8008
 
 versions: install
 	$(BIN)/nox
@@ -64,4 +76,4 @@ screenshots: install
 	$(BIN)/python scripts/screenshots.py
 
 clean:
-	rm -rf $(VENV) .coverage db.sqlite3 site .nox
+	rm -rf $(VENV) .coverage db.sqlite3 site .nox dist

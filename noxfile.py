@@ -34,8 +34,16 @@ MATRIX: tuple[tuple[str, str, bool], ...] = (
 """(Django, Python, run in CI): Django 6 needs Python 3.12 or newer; 3.10 is the oldest Python
 supported."""
 
-PYTEST_ARGS = ("-m", "not browser", "--ignore", "tests/browser", "--ignore", "tests/services")
-"""Browser and service tests need Chromium and servers; ``make test`` runs them once."""
+PYTEST_ARGS = (
+    "-m",
+    "not browser and not packaging",
+    "--ignore",
+    "tests/browser",
+    "--ignore",
+    "tests/services",
+)
+"""Browser and service tests need Chromium and servers; ``make test`` runs them once, and
+``make wheel`` the packaging test."""
 
 
 def _candidates(version: str) -> Iterator[str]:

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -23,6 +22,8 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from . import conf, remedies, store
+from .declared import SETTING as DECLARED_SETTING
+from .declared import declared_names
 from .engine.browser import CorsRequest
 from .engine.limits import MAX_AGE_BROWSER_CAP
 from .forms import AllowedOriginInlineForm, AllowedOriginInlineFormSet, TestRequestForm
@@ -51,10 +52,13 @@ REFUSAL_FIELDS = (
     "reason",
     "detail",
     "policy",
-    "report_only",
-    "is_overflow",
+    "enforcement",
+    "row_kind",
 )
 """What a refused preflight was, as the audit's page shows it (read-only)."""
+
+ADMIN_CSS = {"all": ("django_preflight/admin.css",)}
+"""Keeps the policy form and the audit list within a 1280-pixel window."""
 
 INLINE_ORIGIN_LIMIT = 100
 """Above this many origins a policy's page links to the origin list instead of inlining rows."""
@@ -96,11 +100,6 @@ def csrf_warning(policy: CorsPolicy) -> str | None:
     ) % {"origins": ", ".join(untrusted)}
 
 
-def _publish_after_commit(using: str) -> None:
-    """Bulk updates send no signals, so tell the policy store ourselves once they are durable."""
-    transaction.on_commit(store.publish_change, using=using)
-
-
 def _origin_total(policy: CorsPolicy) -> int:
     """The count annotated by the admin's queryset, or one query for any other instance."""
     total = getattr(policy, "num_origins", None)
@@ -126,14 +125,13 @@ class CorsPolicyAdmin(_PolicyAdminBase):
     """Policies, their origins inline, and bulk enable/disable."""
 
     list_display = (
-        "name",
+        "display_name",
         "enabled",
         "path_prefix",
-        "allow_credentials",
+        "credentials",
         "origin_count",
         "methods_summary",
         "report_only",
-        "updated_at",
     )
     list_filter = (
         "enabled",
@@ -163,12 +161,51 @@ class CorsPolicyAdmin(_PolicyAdminBase):
         queryset = super().get_queryset(request)
         return queryset.annotate(num_origins=Count("origins", distinct=True)).order_by("name")
 
+    class Media:
+        css = ADMIN_CSS
+
+    @admin.display(description=_("name"), ordering="name")
+    def display_name(self, obj: CorsPolicy) -> str:
+        """The name, marked when the settings declare the policy."""
+        if obj.name not in declared_names():
+            return obj.name
+        return format_html(
+            '{}<span class="preflight-managed">{}</span>',
+            obj.name,
+            gettext("managed from settings"),
+        )
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        """Say up front that edits to a policy declared in the settings do not last."""
+        policy = self.get_object(request, object_id)
+        if request.method == "GET" and policy is not None and policy.name in declared_names():
+            messages.warning(
+                request,
+                gettext(
+                    "Policy “%(name)s” is managed from settings (%(setting)s): changes made "
+                    "here are undone by the next migrate or 'preflight import --from-settings'."
+                )
+                % {"name": policy.name, "setting": DECLARED_SETTING},
+            )
+        return super().change_view(request, object_id, form_url, extra_context)
+
     @admin.display(description=_("origins"), ordering="num_origins")
     def origin_count(self, obj: CorsPolicy) -> int:
         """How many origins the policy lists, without a query per row."""
         return _origin_total(obj)
 
-    @admin.display(description=_("allowed methods"))
+    @admin.display(description=_("credentials"), boolean=True, ordering="allow_credentials")
+    def credentials(self, obj: CorsPolicy) -> bool:
+        """Allow credentials, under a header short enough for the list to fit."""
+        return obj.allow_credentials
+
+    @admin.display(description=_("methods"))
     def methods_summary(self, obj: CorsPolicy) -> str:
         """The methods as the Allow-Methods header would list them."""
         return ", ".join(str(method) for method in obj.allowed_methods or ())
@@ -348,8 +385,6 @@ class CorsPolicyAdmin(_PolicyAdminBase):
         count = rows.update(enabled=enabled, updated_at=timezone.now())
         for policy in changed:
             self.log_change(request, policy, [{"changed": {"fields": ["Enabled"]}}])
-        if count:
-            _publish_after_commit(queryset.db)
         message = (
             ngettext("Enabled %(count)d policy.", "Enabled %(count)d policies.", count)
             if enabled
@@ -420,17 +455,7 @@ class ResolvedFilter(admin.SimpleListFilter):
 class RejectedPreflightAdmin(_RejectedAdminBase):
     """The audit, read-only: rows are written by the middleware, and may only be deleted."""
 
-    list_display = (
-        "origin",
-        "path",
-        "request_method",
-        "reason",
-        "count",
-        "last_seen",
-        "policy",
-        "report_only",
-        "is_resolved",
-    )
+    list_display = ("summary", "origin", "request", "count", "last_seen", "is_resolved")
     list_filter = ("reason", "policy", ResolvedFilter, "report_only", "is_overflow")
     search_fields = ("origin", "path")
     actions = ("allow_refused", "mark_resolved")
@@ -451,6 +476,43 @@ class RejectedPreflightAdmin(_RejectedAdminBase):
         "last_seen",
         "resolved_at",
     )
+
+    class Media:
+        css = ADMIN_CSS
+
+    @admin.display(description=_("what happened"), ordering="reason")
+    def summary(self, obj: RejectedPreflight) -> str:
+        """What the browser reported and why, in a few words; the row's link to its detail."""
+        reason = obj.get_reason_display()
+        if obj.detail:
+            reason = f"{reason}: {obj.detail}"
+        if obj.report_only:
+            return gettext("Report only: %(reason)s") % {"reason": reason}
+        return gettext("No Allow-Origin header (%(reason)s)") % {"reason": reason}
+
+    @admin.display(description=_("request"), ordering="path")
+    def request(self, obj: RejectedPreflight) -> str:
+        """The refused call as the page made it: method and path."""
+        return f"{obj.request_method} {obj.path}"
+
+    @admin.display(description=_("answer"))
+    def enforcement(self, obj: RejectedPreflight) -> str:
+        """One sentence that is true of this row, unlike a bare yes/no with general help."""
+        if obj.report_only:
+            return gettext(
+                "Report only: a report-only policy would refuse this preflight; the browser "
+                "got the enforced policies' answer."
+            )
+        return gettext("Refused: the browser got the refusal and blocked the call.")
+
+    @admin.display(description=_("row"))
+    def row_kind(self, obj: RejectedPreflight) -> str:
+        """Whether the row is one distinct refusal or the overflow count, said in words."""
+        if obj.is_overflow:
+            return gettext(
+                "Overflow: counts refusals not stored one by one because the audit was full."
+            )
+        return gettext("One distinct refusal, counted each time it recurs.")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         """Only the middleware records refusals."""

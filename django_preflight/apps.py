@@ -1,4 +1,4 @@
-"""App configuration: wires the system checks and the invalidation signals."""
+"""App configuration: validates the settings, wires the system checks and the signals."""
 
 from django.apps import AppConfig
 
@@ -11,8 +11,10 @@ class PreflightConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        """Register checks and signal receivers once the app registry is ready."""
-        from . import checks, signals
+        """Refuse wrong settings, then register checks and signal receivers."""
+        from . import checks, conf, declared, signals
 
+        conf.validate()
         checks.register()
         signals.connect()
+        declared.connect()

@@ -9,7 +9,6 @@ from typing import Any
 
 from django.conf import settings
 from django.core import checks
-from django.utils.module_loading import import_string
 
 from . import conf
 
@@ -49,73 +48,6 @@ def check_middleware(**kwargs: Any) -> list[checks.CheckMessage]:
     ]
 
 
-def _positive_number(value: object, *, allow_zero: bool = False) -> bool:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return False
-    return value >= 0 if allow_zero else value > 0
-
-
-def _header_name(value: object) -> bool:
-    from .engine.tokens import is_token
-
-    return value is None or (isinstance(value, str) and is_token(value))
-
-
-def _callable_path(value: object) -> bool:
-    if value is None:
-        return True
-    if not isinstance(value, str):
-        return False
-    try:
-        return callable(import_string(value))
-    except ImportError:
-        return False
-
-
-_RULES: dict[str, tuple[Any, str]] = {
-    "CACHE_ALIAS": (lambda v: isinstance(v, str) and v in settings.CACHES, "a key of CACHES"),
-    "CACHE_KEY": (lambda v: isinstance(v, str) and 0 < len(v) <= 200, "a non-empty string"),
-    "REFRESH_INTERVAL": (lambda v: _positive_number(v, allow_zero=True), "seconds, 0 or more"),
-    "REFUSED_STATUS": (
-        lambda v: isinstance(v, int) and not isinstance(v, bool) and 200 <= v <= 599,
-        "an HTTP status code",
-    ),
-    "REASON_HEADER": (_header_name, "None or an HTTP header name"),
-    "SHAPE_REFUSALS": (lambda v: isinstance(v, bool), "True or False"),
-    "LOG_REFUSALS_PER_MINUTE": (
-        lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
-        "a whole number, 0 or more",
-    ),
-    "MAX_REQUESTED_HEADERS": (
-        lambda v: isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 1000,
-        "a whole number from 1 to 1000",
-    ),
-    "AUDIT_ENABLED": (lambda v: isinstance(v, bool), "True or False"),
-    "AUDIT_MAX_ROWS": (lambda v: isinstance(v, int) and _positive_number(v), "a positive integer"),
-    "AUDIT_MAX_VALUE_LENGTH": (
-        lambda v: isinstance(v, int) and not isinstance(v, bool) and 16 <= v <= 500,
-        "a whole number from 16 to 500",
-    ),
-    "AUDIT_BUFFER_SIZE": (
-        lambda v: isinstance(v, int) and _positive_number(v),
-        "a positive integer",
-    ),
-    "AUDIT_FLUSH_INTERVAL": (lambda v: _positive_number(v), "seconds, more than 0"),
-    "AUDIT_RETENTION_DAYS": (
-        lambda v: isinstance(v, int) and _positive_number(v),
-        "a positive number of days",
-    ),
-    "SCAN_ALLOW_PRIVATE_ADDRESSES": (lambda v: isinstance(v, bool), "True or False"),
-    "SCAN_TIME_LIMIT": (
-        lambda v: _positive_number(v) and v <= 300,
-        "seconds, more than 0 and at most 300",
-    ),
-    "NETGUARD_RESOLVER": (_callable_path, "None or the dotted path of a callable"),
-    "RELAY_STATS_INTERVAL": (lambda v: _positive_number(v, allow_zero=True), "seconds, 0 or more"),
-    "METRICS": (lambda v: isinstance(v, bool), "True or False"),
-}
-
-
 def check_settings(**kwargs: Any) -> list[checks.CheckMessage]:
     """Every PREFLIGHT_* setting has a value of the documented type and range."""
     errors: list[checks.CheckMessage] = []
@@ -129,16 +61,8 @@ def check_settings(**kwargs: Any) -> list[checks.CheckMessage]:
                     id="django_preflight.E004",
                 )
             )
+    errors.extend(checks.Error(problem, id="django_preflight.E003") for problem in conf.problems())
     current = conf.get()
-    for field, (valid, expected) in _RULES.items():
-        value = getattr(current, field)
-        if not valid(value):
-            errors.append(
-                checks.Error(
-                    f"{conf.PREFIX}{field} is {value!r}; it must be {expected}.",
-                    id="django_preflight.E003",
-                )
-            )
     if current.METRICS is True and importlib.util.find_spec("prometheus_client") is None:
         errors.append(
             checks.Error(
@@ -161,6 +85,18 @@ def check_deploy(**kwargs: Any) -> list[checks.CheckMessage]:
                 "PREFLIGHT_SHAPE_REFUSALS is set).",
                 hint="Turn them off in production; the audit keeps the reasons.",
                 id="django_preflight.W004",
+            )
+        )
+    backend = str(settings.CACHES.get(current.CACHE_ALIAS, {}).get("BACKEND", ""))
+    if backend.rsplit(".", 1)[-1] in PER_PROCESS_CACHES:
+        warnings.append(
+            checks.Warning(
+                f"Cache {current.CACHE_ALIAS!r} ({backend}) is not shared between processes: a "
+                "worker that starts while the database is down has no snapshot to serve and "
+                "answers preflights 503 until the database is back.",
+                hint="Point PREFLIGHT_CACHE_ALIAS at Redis, Memcached or the database cache. "
+                "Policy changes reach every worker through the database either way.",
+                id="django_preflight.W008",
             )
         )
     return warnings + _policy_warnings()
@@ -198,6 +134,8 @@ def check_view_policies(**kwargs: Any) -> list[checks.CheckMessage]:
         if name not in enabled
     ]
 
+
+PER_PROCESS_CACHES = ("LocMemCache", "DummyCache")
 
 _HTTP_NOT_FORCED_TO_HTTPS = re.compile(r"http(?!s(?![?*]|\{0))(?!\[s\](?![?*]|\{0))")
 

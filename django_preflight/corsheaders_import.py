@@ -45,6 +45,16 @@ SETTING_NAMES = (
     "CORS_ALLOW_PRIVATE_NETWORK",
 )
 _META = set(".^$*+?{}[]()|\\")
+SAFELISTED_METHODS = ("GET", "HEAD", "POST")
+BROWSER_CHANGES = (
+    "A refused preflight is answered 403 without any CORS header (django-cors-headers "
+    "answered 200 and left the check to the browser), so Chromium's console names the missing "
+    "Access-Control-Allow-Origin, not the method or header: read the reason in the admin's "
+    "rejected preflights or with 'manage.py preflight explain'.",
+    "A preflight for a method the policy does not list is refused, GET, HEAD and POST "
+    "included (browsers let those through django-cors-headers' answer whatever it listed).",
+)
+"""What changes for browsers with any imported configuration; printed with every import."""
 
 
 @dataclass
@@ -73,8 +83,8 @@ def translate(get: Callable[[str, Any], Any], name: str = "imported-cors-headers
     fields: dict[str, Any] = {
         "path_prefix": prefix,
         "allow_credentials": credentials,
-        "allowed_methods": [str(m) for m in get("CORS_ALLOW_METHODS", DEFAULT_METHODS)],
-        "allowed_headers": [str(h).lower() for h in get("CORS_ALLOW_HEADERS", DEFAULT_HEADERS)],
+        "allowed_methods": _methods(get("CORS_ALLOW_METHODS", DEFAULT_METHODS), notes),
+        "allowed_headers": _headers(get("CORS_ALLOW_HEADERS", DEFAULT_HEADERS), credentials, notes),
         "exposed_headers": [str(h) for h in get("CORS_EXPOSE_HEADERS", ())],
         "max_age": _max_age(get("CORS_PREFLIGHT_MAX_AGE", 86400), notes),
         "allow_private_network": bool(get("CORS_ALLOW_PRIVATE_NETWORK", False)),
@@ -92,6 +102,7 @@ def translate(get: Callable[[str, Any], Any], name: str = "imported-cors-headers
     origins += _regexes(
         get("CORS_ALLOWED_ORIGIN_REGEXES", get("CORS_ORIGIN_REGEX_WHITELIST", ())), notes
     )
+    notes.extend(BROWSER_CHANGES)
     policies = [PolicyDraft(name, fields, origins)]
     if allow_all:
         if credentials:
@@ -139,6 +150,40 @@ def _keep_valid(draft: PolicyDraft, notes: list[str]) -> None:
 def _pairs(draft: PolicyDraft) -> list[tuple[str, str, bool]]:
     """The draft's entries as origin rows; an import never opts into a public suffix."""
     return [(kind, value, False) for kind, value in draft.origins]
+
+
+def _methods(values: Any, notes: list[str]) -> list[str]:
+    """The listed methods, with HEAD beside GET: browsers never preflighted a HEAD's method."""
+    methods = [str(m) for m in values]
+    if "GET" in methods and "HEAD" not in methods:
+        methods.insert(methods.index("GET") + 1, "HEAD")
+        notes.append(
+            "HEAD was added beside GET: browsers accepted a preflighted HEAD (one with a custom "
+            "header) from django-cors-headers even though its methods lacked HEAD, and "
+            "django-preflight refuses a method the policy does not list."
+        )
+    missing = [m for m in SAFELISTED_METHODS if m not in methods and "*" not in methods]
+    if missing:
+        notes.append(
+            f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not listed: a call "
+            "with a custom header or a JSON body using "
+            f"{'it' if len(missing) == 1 else 'them'} passed before and is refused now; add "
+            f"{'it' if len(missing) == 1 else 'them'} to the policy if pages make such calls."
+        )
+    return methods
+
+
+def _headers(values: Any, credentials: bool, notes: list[str]) -> list[str]:
+    """The listed headers, lower-cased; with '*', Authorization by name as browsers allowed it."""
+    headers = [str(h).lower() for h in values]
+    if "*" in headers and not credentials and "authorization" not in headers:
+        headers.append("authorization")
+        notes.append(
+            "'*' in CORS_ALLOW_HEADERS let browsers send Authorization, which the Fetch "
+            "standard (and django-preflight) never covers by '*': authorization was listed by "
+            "name so those calls keep working."
+        )
+    return headers
 
 
 def _exact_origins(values: Any, notes: list[str]) -> list[tuple[str, str]]:

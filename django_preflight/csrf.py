@@ -30,8 +30,11 @@ def trusting_policy(request: HttpRequest) -> str | None:
     origin = request.META.get("HTTP_ORIGIN")
     if not origin:
         return None
+    snapshot = store.current()
+    if snapshot is None:
+        return None  # no policies loaded yet: trust nothing beyond Django's own check
     facts = RequestFacts(request.method or "", request.path_info, origin)
-    decision = decide_request(store.current(), facts, conf.get().MAX_REQUESTED_HEADERS)
+    decision = decide_request(snapshot, facts, conf.get().MAX_REQUESTED_HEADERS)
     policy = decision.policy
     if decision.outcome is Outcome.ACTUAL_ALLOWED and policy is not None:
         # A credentialed policy never answers '*': it allowed this exact origin.

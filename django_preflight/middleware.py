@@ -6,17 +6,28 @@ CSRF, redirects and views never see one.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import cast
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils.cache import patch_vary_headers
 
 from . import conf, metrics, routing
 from .engine.compiler import Header
-from .engine.decision import Decision, Outcome, Reason, RequestFacts, decide
+from .engine.decision import (
+    ACTUAL_VARY,
+    PREFLIGHT_VARY,
+    SAFE_METHODS,
+    Decision,
+    Outcome,
+    Reason,
+    RequestFacts,
+    decide,
+)
 from .engine.policy import PolicySet
 from .reporting import report_refusal
 from .store import store
@@ -55,7 +66,13 @@ class PreflightMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponseBase | Awaitable[HttpResponseBase]:
         if self.is_async:
             return self.__acall__(request)
-        answered, decision = self._handle(request, store.current())
+        policies = store.current()
+        if policies is None:
+            blocked = unavailable(request, request_facts(request))
+            if blocked is not None:
+                return blocked
+            return cast(HttpResponseBase, self.get_response(request))
+        answered, decision = self._handle(request, policies)
         if answered is not None:
             return answered
         response = cast(HttpResponseBase, self.get_response(request))
@@ -63,8 +80,14 @@ class PreflightMiddleware:
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
         if store.refresh_due():
-            await sync_to_async(store.refresh)()
-        answered, decision = self._handle(request, store.loaded())
+            await store.arefresh()
+        policies = store.loaded()
+        if policies is None:
+            blocked = unavailable(request, request_facts(request))
+            if blocked is not None:
+                return blocked
+            return await cast(Awaitable[HttpResponseBase], self.get_response(request))
+        answered, decision = self._handle(request, policies)
         if answered is not None:
             return answered
         response = await cast(Awaitable[HttpResponseBase], self.get_response(request))
@@ -156,7 +179,7 @@ def check_actual(
         return None
     if decision.enforce:
         metrics.count_request(decision, "blocked")
-        return forbidden(decision)
+        return forbidden(decision, facts, request)
     metrics.count_request(decision, "not_allowed")
     return None
 
@@ -169,14 +192,43 @@ def is_same_origin(request: HttpRequest, origin: str | None) -> bool:
         return False
 
 
-def forbidden(decision: Decision) -> HttpResponse:
-    """Refuse a cross-origin write from an origin no policy allows, before the view runs."""
+def forbidden(decision: Decision, facts: RequestFacts, request: HttpRequest) -> HttpResponse:
+    """Refuse a cross-origin write from an origin no policy allows, before the view runs.
+
+    Recorded in the audit under its own reason: the browser only sends it on a preflight answer
+    cached before the origin lost access, so the operator sees the revocation at work.
+    """
+    report_refusal(replace(decision, reason=Reason.REFUSED_ON_SERVER), facts, request)
     response = HttpResponse(
         "Cross-origin request refused: this origin is not allowed on this path.",
         status=403,
         content_type="text/plain; charset=utf-8",
     )
     patch_vary_headers(response, decision.vary)
+    return response
+
+
+def unavailable(request: HttpRequest, facts: RequestFacts) -> HttpResponse | None:
+    """The answer while no snapshot could be loaded (no database, nothing published in cache).
+
+    Preflights and cross-origin writes get 503 with Retry-After: nobody can say whether they
+    are allowed, so neither a grant nor a refusal, and nothing is audited as a refusal. Other
+    requests (no Origin, same-origin, cross-origin reads) go on without CORS headers.
+    """
+    unsafe_write = (
+        facts.origin is not None
+        and facts.method not in SAFE_METHODS
+        and not is_same_origin(request, facts.origin)
+    )
+    if not (facts.is_preflight or unsafe_write):
+        return None
+    response = HttpResponse(
+        "CORS policies are not loaded yet; retry shortly.",
+        status=503,
+        content_type="text/plain; charset=utf-8",
+    )
+    response.headers["Retry-After"] = str(max(1, math.ceil(conf.get().REFRESH_INTERVAL)))
+    patch_vary_headers(response, PREFLIGHT_VARY if facts.is_preflight else ACTUAL_VARY)
     return response
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from contextlib import suppress
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -45,6 +46,57 @@ def default_methods() -> list[str]:
 def default_headers() -> list[str]:
     """New policies allow the headers a JSON API client usually sends."""
     return list(DEFAULT_HEADERS)
+
+
+class VersionedQuerySet(models.QuerySet[Any]):
+    """Bulk writes send no signals: they move the policy version themselves."""
+
+    def update(self, **kwargs: Any) -> int:
+        from .versioning import note_change
+
+        count = super().update(**kwargs)
+        if count:
+            note_change(self.db)
+        return count
+
+    def bulk_create(self, objs: Iterable[Any], *args: Any, **kwargs: Any) -> list[Any]:
+        from .versioning import note_change
+
+        created = super().bulk_create(objs, *args, **kwargs)
+        if created:
+            note_change(self.db)
+        return created
+
+    def bulk_update(self, objs: Iterable[Any], *args: Any, **kwargs: Any) -> int:
+        from .versioning import note_change
+
+        count = super().bulk_update(objs, *args, **kwargs)
+        if count:
+            note_change(self.db)
+        return count
+
+
+class SharedState(models.Model):
+    """Small named counters every process reads: the policy version, the audit's write lock.
+
+    The policy version moves in the same transaction as any policy or origin change, so a
+    process that reads it (one primary-key lookup per refresh interval) knows whether its
+    snapshot is current, whatever cache the project uses.
+    """
+
+    POLICY_VERSION = "policy-version"
+    AUDIT_LOCK = "audit-lock"
+
+    name = models.CharField(primary_key=True, max_length=32)
+    number = models.BigIntegerField(default=0)
+    changed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("shared state")
+        verbose_name_plural = _("shared state")
+
+    def __str__(self) -> str:
+        return f"{self.name}={self.number}"
 
 
 class CorsPolicy(models.Model):
@@ -105,7 +157,7 @@ class CorsPolicy(models.Model):
     )
     enforce_on_server = models.BooleanField(
         _("enforce on the server"),
-        default=False,
+        default=True,
         help_text=_(
             "Answer 403, without running the view, to a real cross-origin request with an "
             "unsafe method (POST, PUT, PATCH, DELETE...) from an origin no policy on this path "
@@ -131,6 +183,8 @@ class CorsPolicy(models.Model):
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = VersionedQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("CORS policy")
@@ -170,6 +224,23 @@ class CorsPolicy(models.Model):
         with suppress(PathPrefixError):
             self.path_prefix = normalise_path_prefix(self.path_prefix)
 
+    def validate_unique(self, exclude: Collection[str] | None = None) -> None:
+        """Also refuse a name that differs from another policy's only in case."""
+        super().validate_unique(exclude)
+        if "name" not in (exclude or ()) and self._name_taken():
+            raise ValidationError(
+                {
+                    "name": _("Another policy is already called “%(name)s” (names ignore case).")
+                    % {"name": self.name}
+                }
+            )
+
+    def _name_taken(self) -> bool:
+        """Names are unique ignoring case on every database, as MySQL/MariaDB's default
+        collation compares them, so a name saved on one database can be saved on any."""
+        others = CorsPolicy._default_manager.exclude(pk=self.pk)
+        return bool(self.name) and others.filter(name__iexact=self.name).exists()
+
     @property
     def max_age_exceeds_browser_cap(self) -> bool:
         """Chromium silently caps Max-Age; worth a warning, not an error."""
@@ -206,6 +277,8 @@ class AllowedOrigin(models.Model):
     )
     note = models.CharField(_("note"), max_length=ORIGIN_NOTE_LENGTH, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    objects = VersionedQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("allowed origin")
@@ -267,6 +340,10 @@ class RejectedPreflight(models.Model):
             Reason.PRIVATE_NETWORK_NOT_ALLOWED.value,
             _("private network not allowed"),
         )
+        REFUSED_ON_SERVER = (
+            Reason.REFUSED_ON_SERVER.value,
+            _("write refused on the server (cached preflight)"),
+        )
 
     fingerprint = models.CharField(max_length=AUDIT_FINGERPRINT_LENGTH, unique=True, editable=False)
     origin = models.CharField(_("origin"), max_length=AUDIT_ORIGIN_LENGTH)
@@ -311,7 +388,7 @@ class RejectedPreflight(models.Model):
         ordering = ("-last_seen",)
 
     def __str__(self) -> str:
-        return f"{self.request_method} {self.path} from {self.origin}: {self.reason}"
+        return f"{self.request_method} {self.path} from {self.origin}: {self.get_reason_display()}"
 
     @property
     def console_message(self) -> str:

@@ -81,6 +81,11 @@ class ImportPlan:
     changes: list[PolicyPlan]
     warnings: list[str] = field(default_factory=list)
 
+    @property
+    def has_changes(self) -> bool:
+        """Whether applying the plan would write anything."""
+        return any(change.action != "unchanged" for change in self.changes)
+
     def describe(self) -> list[str]:
         """One line per change, for ``--dry-run`` and for the log of a real run."""
         lines = []
@@ -106,6 +111,11 @@ def parse(text: str) -> dict[str, Any]:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ImportFileError(f"Not valid JSON: {exc}.") from exc
+    return check_shape(data)
+
+
+def check_shape(data: Any) -> dict[str, Any]:
+    """Check the outer shape of an exported document, from a file or from the settings."""
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise ImportFileError(f"Not a django-preflight file: expected format '{FORMAT}'.")
     if not isinstance(data.get("policies"), list):
@@ -119,10 +129,49 @@ def plan_import(data: dict[str, Any], *, prune: bool = False) -> ImportPlan:
     Every problem of every policy is reported in one error, so one run shows all there is to fix.
     """
     existing = {p.name: p for p in CorsPolicy.objects.prefetch_related("origins")}
-    seen: set[str] = set()
     built: list[tuple[CorsPolicy, list[AllowedOrigin]]] = []
     changes: list[PolicyPlan] = []
     problems: list[str] = []
+    for where, entry in _entries(data):
+        policy = existing.get(entry["name"]) or CorsPolicy(name=entry["name"])
+        before = None if policy.pk is None else _snapshot(policy)
+        origins, found = _fill(policy, entry, where)
+        if found:
+            problems.extend(found)
+            continue
+        built.append((policy, origins))
+        changes.append(_compare(before, policy, origins))
+    if problems:
+        raise ImportFileError("\n".join(problems))
+    if prune:
+        seen = {policy.name for policy, _ in built}
+        changes.extend(PolicyPlan(name, "delete") for name in sorted(set(existing) - seen))
+    warnings = [
+        f"policy '{policy.name}', origin {origin.value}: {origin.warning}"
+        for policy, origins in built
+        for origin in origins
+        if origin.kind in (AllowedOrigin.Kind.SUBDOMAIN, AllowedOrigin.Kind.REGEX)
+        and origin.warning
+    ]
+    return ImportPlan(built, changes, warnings)
+
+
+def validate_document(data: dict[str, Any]) -> None:
+    """Validate every policy and origin of ``data`` as ``plan_import`` does, without the
+    database: what a system check may do. Every problem is reported in one error."""
+    problems = [
+        problem
+        for where, entry in _entries(data)
+        for problem in _fill(CorsPolicy(name=entry["name"]), entry, where)[1]
+    ]
+    if problems:
+        raise ImportFileError("\n".join(problems))
+
+
+def _entries(data: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """Each policy entry with its position, once its name and field names are checked."""
+    seen: set[str] = set()
+    entries = []
     for index, entry in enumerate(data["policies"]):
         where = f"policies[{index}]"
         if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
@@ -134,30 +183,21 @@ def plan_import(data: dict[str, Any], *, prune: bool = False) -> ImportPlan:
         unknown = set(entry) - {"name", "origins", *POLICY_FIELDS}
         if unknown:
             raise ImportFileError(f"{where}: unknown fields {', '.join(sorted(unknown))}.")
-        policy = existing.get(name) or CorsPolicy(name=name)
-        before = None if policy.pk is None else _snapshot(policy)
-        defaults = CorsPolicy(name=name)
-        for attr in POLICY_FIELDS:
-            setattr(policy, attr, entry.get(attr, getattr(defaults, attr)))
-        origins = _origins(entry.get("origins", []), policy, where)
-        found = _validate(policy, origins)
-        if found:
-            problems.extend(f"{where}{part} ('{name}'): {problem}" for part, problem in found)
-            continue
-        built.append((policy, origins))
-        changes.append(_compare(before, policy, origins))
-    if problems:
-        raise ImportFileError("\n".join(problems))
-    if prune:
-        changes.extend(PolicyPlan(name, "delete") for name in sorted(set(existing) - seen))
-    warnings = [
-        f"policy '{policy.name}', origin {origin.value}: {origin.warning}"
-        for policy, origins in built
-        for origin in origins
-        if origin.kind in (AllowedOrigin.Kind.SUBDOMAIN, AllowedOrigin.Kind.REGEX)
-        and origin.warning
-    ]
-    return ImportPlan(built, changes, warnings)
+        entries.append((where, entry))
+    return entries
+
+
+def _fill(
+    policy: CorsPolicy, entry: dict[str, Any], where: str
+) -> tuple[list[AllowedOrigin], list[str]]:
+    """Set the entry's fields on ``policy`` (defaults for those left out) and validate it:
+    its origins and every problem found, each naming where it is."""
+    defaults = CorsPolicy(name=policy.name)
+    for attr in POLICY_FIELDS:
+        setattr(policy, attr, entry.get(attr, getattr(defaults, attr)))
+    origins = _origins(entry.get("origins", []), policy, where)
+    found = _validate(policy, origins)
+    return origins, [f"{where}{part} ('{policy.name}'): {problem}" for part, problem in found]
 
 
 def _origins(raw: Any, policy: CorsPolicy, where: str) -> list[AllowedOrigin]:
@@ -247,9 +287,11 @@ def _compare(
     fields, had = before
     changed = [a for a in POLICY_FIELDS if fields[a] != getattr(policy, a)]
     changed += [
-        f"allow_public_suffix of {_label(o)}"
+        f"{attr} of {_label(o)}"
         for k, o in wanted.items()
-        if k in had and had[k].allow_public_suffix != o.allow_public_suffix
+        if k in had
+        for attr in ("note", "allow_public_suffix")
+        if getattr(had[k], attr) != getattr(o, attr)
     ]
     added = [_label(wanted[k]) for k in wanted if k not in had]
     removed = [_label(had[k]) for k in had if k not in wanted]
@@ -259,8 +301,11 @@ def _compare(
 
 @transaction.atomic
 def apply_import(plan: ImportPlan) -> None:
-    """Write the planned state in one transaction."""
-    for policy, origins in plan.policies:
+    """Write the planned state in one transaction; an unchanged policy is not written at all."""
+    # ``changes`` lists the policies in the same order, then any deletion.
+    for (policy, origins), change in zip(plan.policies, plan.changes, strict=False):
+        if change.action == "unchanged":
+            continue
         policy.save()
         wanted = {(o.kind, o.value) for o in origins}
         for stale in policy.origins.all():

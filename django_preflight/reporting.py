@@ -58,12 +58,17 @@ def report_refusal(
         limit = settings.AUDIT_MAX_VALUE_LENGTH
         origin, path, method, headers = (
             clip(value, limit) if value is not None else None
-            for value in (facts.origin, facts.path, facts.request_method, facts.request_headers)
+            for value in (
+                facts.origin,
+                facts.path,
+                facts.request_method if facts.is_preflight else facts.method,
+                facts.request_headers,
+            )
         )
         logger.warning(
-            "%spreflight refused: reason=%s detail=%r origin=%r path=%r method=%r headers=%r "
-            "policy=%r%s",
+            "%s%s refused: reason=%s detail=%r origin=%r path=%r method=%r headers=%r policy=%r%s",
             "report-only " if report_only else "",
+            "preflight" if facts.is_preflight else "cross-origin write",
             decision.reason.value,
             decision.detail,
             origin,

@@ -1,26 +1,27 @@
-"""Invalidation: any saved or deleted policy or origin publishes a change after commit.
+"""Invalidation: any saved or deleted policy or origin moves the policy version.
 
-Bulk operations that send no signals (``QuerySet.update``, ``bulk_create``, raw SQL) must call
-``django_preflight.store.publish_change()`` themselves.
+The version moves inside the saving transaction, once per transaction. Queryset ``update``,
+``bulk_create`` and ``bulk_update`` on the app's models do the same themselves; only raw SQL
+must call ``django_preflight.store.publish_change()``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import Signal
 
-from .store import publish_change
-
 preflight_refused = Signal()
-"""Sent on every refused preflight, with ``decision``, ``facts``, ``request`` and
-``report_only`` (True when only a report-only policy would refuse it): for custom alerting."""
+"""Sent on every refused preflight, and on every cross-origin write refused on the server, with
+``decision``, ``facts``, ``request`` and ``report_only`` (True when only a report-only policy
+would refuse it): for custom alerting."""
 
 
 def _on_change(sender: Any, using: str = "default", **kwargs: Any) -> None:
-    transaction.on_commit(publish_change, using=using)
+    from .versioning import note_change
+
+    note_change(using)
 
 
 def connect() -> None:

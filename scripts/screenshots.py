@@ -232,7 +232,7 @@ def take_screenshots(site: Site, out: Path, chromium: str) -> list[Path]:
             executable_path=chromium, args=CHROMIUM_ARGS, headless=True
         )
         context = browser.new_context(
-            viewport={"width": 1440, "height": 800}, color_scheme="light", locale="en-US"
+            viewport={"width": 1280, "height": 800}, color_scheme="light", locale="en-US"
         )
         # The admin's navigation sidebar takes width the list columns need: start it closed.
         context.add_init_script("localStorage.setItem('django.admin.navSidebarIsOpen', 'false')")

@@ -360,9 +360,10 @@ def test_ordinary_policy_saves_without_warnings(admin_client: Client) -> None:
 def test_enable_action_updates_rows_and_rebuilds_the_store(
     admin_client: Client, django_capture_on_commit_callbacks: Any
 ) -> None:
-    policies = [CorsPolicyFactory(enabled=False) for _ in range(2)]
-    for policy in policies:
-        AllowedOriginFactory(policy=policy)
+    with django_capture_on_commit_callbacks(execute=True):
+        policies = [CorsPolicyFactory(enabled=False) for _ in range(2)]
+        for policy in policies:
+            AllowedOriginFactory(policy=policy)
     assert store.current().tier_for("/api/x") is None
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
@@ -651,10 +652,8 @@ def test_audit_list_is_newest_first_and_shows_the_columns(admin_client: Client) 
     origins = [row.origin for row in response.context["cl"].result_list]
     assert origins == ["https://new.example", "https://old.example"]
     page = text(response)
-    for column in ("origin", "path", "request_method", "reason", "count", "last_seen", "policy"):
+    for column in ("summary", "origin", "request", "count", "last_seen", "is_resolved"):
         assert f"column-{column}" in page
-    assert "column-report_only" in page
-    assert "column-is_resolved" in page
 
 
 def test_audit_filters_and_search(admin_client: Client) -> None:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -9,6 +13,13 @@ import pytest
 from django_preflight.checks import MIDDLEWARE_PATH, check_middleware, check_settings
 
 SESSION = "django.contrib.sessions.middleware.SessionMiddleware"
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": "redis://cache.invalid:6379/0",  # never connected to: checks read settings
+    }
+}
 
 
 def ids(messages: list[Any]) -> list[str]:
@@ -93,6 +104,7 @@ def test_checks_run_through_manage_py_check(settings: Any) -> None:
 def test_deploy_checks_warn_about_weak_policies(make_policy: Any, settings: Any) -> None:
     from django_preflight.checks import check_deploy
 
+    settings.CACHES = SHARED_CACHES
     assert check_deploy() == []
     make_policy(origins=("http://app.example.com",), name="plain", allow_credentials=True)
     make_policy(origins=("",), kinds=["null"], name="sandbox", path_prefix="/embed/")
@@ -112,6 +124,19 @@ def test_deploy_checks_warn_about_weak_policies(make_policy: Any, settings: Any)
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("backend", ["locmem.LocMemCache", "dummy.DummyCache"])
+def test_deploy_checks_warn_about_a_per_process_cache(settings: Any, backend: str) -> None:
+    from django_preflight.checks import check_deploy
+
+    settings.CACHES = {"default": {"BACKEND": f"django.core.cache.backends.{backend}"}}
+    warned = [m for m in check_deploy() if m.id == "django_preflight.W008"]
+    assert len(warned) == 1
+    assert "answers preflights 503" in warned[0].msg
+    settings.CACHES = SHARED_CACHES
+    assert not [m for m in check_deploy() if m.id == "django_preflight.W008"]
+
+
+@pytest.mark.django_db
 def test_deploy_checks_only_run_with_deploy(settings: Any) -> None:
     from django.core.management import call_command
     from django.core.management.base import SystemCheckError
@@ -120,3 +145,38 @@ def test_deploy_checks_only_run_with_deploy(settings: Any) -> None:
     call_command("check")
     with pytest.raises(SystemCheckError, match=r"django_preflight\.W004"):
         call_command("check", "--deploy", "--fail-level", "WARNING")
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("PREFLIGHT_REFRESH_INTERVAL", "5"), ("PREFLIGHT_AUDIT_MAX_ROWS", 0)],
+)
+def test_wrong_settings_stop_the_app_from_loading(settings: Any, name: str, value: Any) -> None:
+    """Servers run no system checks: the app itself refuses to start with a wrong value."""
+    from django.apps import apps
+    from django.core.exceptions import ImproperlyConfigured
+
+    setattr(settings, name, value)
+    with pytest.raises(ImproperlyConfigured, match=name):
+        apps.get_app_config("django_preflight").ready()
+
+
+def test_a_server_process_with_a_wrong_setting_does_not_start(tmp_path: Any) -> None:
+    """As gunicorn loads the application: django.setup() raises, naming the setting."""
+    (tmp_path / "wrong_settings.py").write_text(
+        "from tests.settings import *\nPREFLIGHT_REFRESH_INTERVAL = '5'\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", "from django.core.wsgi import get_wsgi_application as g; g()"],
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "wrong_settings",
+            "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)]),
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: PREFLIGHT_REFRESH_INTERVAL is '5'" in result.stderr

@@ -15,7 +15,7 @@ from django.core.management.base import CommandError
 from django.http import HttpRequest, HttpResponse
 from django.test import RequestFactory, override_settings
 
-from django_preflight.corsheaders_import import translate
+from django_preflight.corsheaders_import import BROWSER_CHANGES, translate
 from django_preflight.engine.browser import CorsRequest, RawResponse, check_actual, check_preflight
 from django_preflight.middleware import PreflightMiddleware
 from django_preflight.models import CorsPolicy
@@ -94,7 +94,11 @@ def calls() -> list[tuple[CorsRequest, str]]:
     return [
         (CorsRequest(f"https://api.example.com{path}", origin, method, headers, credentials), path)
         for origin, method, headers, credentials, path in itertools.product(
-            ORIGINS, ("GET", "PUT", "PATCH"), header_sets, (False, True), ("/api/items/", "/other/")
+            ORIGINS,
+            ("GET", "HEAD", "PUT", "PATCH"),
+            header_sets,
+            (False, True),
+            ("/api/items/", "/other/"),
         )
     ]
 
@@ -122,7 +126,7 @@ def test_imported_policies_decide_as_django_cors_headers_did(
         else:
             differences.append((call.origin, before, after))
     print(f"compared {compared}, identical {identical}, differences {len(differences)}")
-    assert compared == 540
+    assert compared == 720
     assert {origin for origin, _, _ in differences} == {UNANCHORED_ESCAPE}
     assert all(before and not after for _, before, after in differences), (
         "the only difference: what the unanchored regex let through is now refused"
@@ -177,3 +181,47 @@ def test_dry_run_creates_nothing_and_names_clash_is_refused(settings: Any) -> No
     with pytest.raises(CommandError, match="exists already"):
         call_command("preflight", "import-settings", stdout=StringIO())
     assert CorsPolicy.objects.count() == 1
+
+
+def test_no_cors_setting_says_so_and_creates_nothing() -> None:
+    with pytest.raises(CommandError, match=r"No CORS_\* setting .* nothing was created"):
+        call_command("preflight", "import-settings", stdout=StringIO())
+    assert not CorsPolicy.objects.exists()
+
+
+def test_head_joins_get_and_every_browser_change_is_printed(settings: Any) -> None:
+    settings.CORS_ALLOWED_ORIGINS = ["https://app.example.com"]
+    settings.CORS_ALLOW_METHODS = ["GET", "PUT"]
+    settings.CORS_ALLOW_HEADERS = ["*"]
+    out = StringIO()
+    call_command("preflight", "import-settings", stdout=out)
+    policy = CorsPolicy.objects.get()
+    assert policy.allowed_methods == ["GET", "HEAD", "PUT"]
+    assert policy.allowed_headers == ["*", "authorization"]
+    text = out.getvalue()
+    assert "Note: HEAD was added beside GET" in text
+    assert "Note: POST is not listed" in text
+    assert "Authorization" in text
+    for change in BROWSER_CHANGES:
+        assert f"Note: {change}" in text
+
+
+def test_a_head_call_with_a_custom_header_still_passes_after_the_import(
+    settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    old = {"CORS_ALLOWED_ORIGINS": ["https://app.example.com"]}
+    for key, value in old.items():
+        setattr(settings, key, value)
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("preflight", "import-settings", stdout=StringIO())
+    publish_change()
+    call = CorsRequest(
+        "https://api.example.com/api/items/",
+        "https://app.example.com",
+        "HEAD",
+        (("X-Requested-With", "fetch"),),
+        False,
+    )
+    with override_settings(**old):
+        assert browser_verdict(CorsMiddleware(view), call, "/api/items/")
+    assert browser_verdict(PreflightMiddleware(view), call, "/api/items/")

@@ -333,7 +333,8 @@ def test_header_list_parser_bounds() -> None:
     "reason", [r for r in Reason if r not in (Reason.ALLOWED, Reason.NO_ORIGIN)]
 )
 def test_every_refusal_reason_is_explained(reason: Reason) -> None:
-    assert explain.console_message(reason).startswith("Response to preflight request")
+    expected = "No" if reason is Reason.REFUSED_ON_SERVER else "Response to preflight request"
+    assert explain.console_message(reason).startswith(expected)
     advice = refusal(reason, "X-Thing", "https://app.example", "frontend")
     assert advice.code == reason.value
     assert advice.cause.endswith(".")

@@ -12,6 +12,7 @@ from django.test import AsyncClient, Client
 from rest_framework.authtoken.models import Token
 
 from django_preflight.models import CorsPolicy
+from tests.test_store import database_down
 
 APP = "https://app.example.com"
 EVIL = "https://evil.example.net"
@@ -227,3 +228,66 @@ async def _exercise_async_client() -> None:
     real = await client.get("/api/unauthorized/", headers={"Origin": APP})
     assert real.status_code == 401
     assert real.headers["Access-Control-Allow-Origin"] == APP
+
+
+def test_new_policies_enforce_on_the_server(policy: CorsPolicy) -> None:
+    assert policy.enforce_on_server, "the default: a removed origin's cached preflight can't write"
+
+
+def test_a_refused_write_is_audited_with_its_own_reason(client: Client, policy: CorsPolicy) -> None:
+    from django_preflight.audit import buffer
+    from django_preflight.models import RejectedPreflight
+
+    response = client.post("/api/plain/", HTTP_ORIGIN="https://removed.example")
+    assert response.status_code == 403
+    assert buffer.flush() == 1
+    row = RejectedPreflight.objects.get()
+    assert (row.reason, row.origin, row.request_method, row.path) == (
+        "request_refused_on_server",
+        "https://removed.example",
+        "POST",
+        "/api/plain/",
+    )
+    assert row.console_message == (
+        "No 'Access-Control-Allow-Origin' header is present on the requested resource."
+    )
+    assert "cached" in row.cause
+    assert "enforce on the server" in row.fix
+
+
+def test_without_any_snapshot_preflights_get_503_and_nothing_is_audited(
+    client: Client, policy: CorsPolicy, settings: Any
+) -> None:
+    from django.core.cache import cache
+
+    from django_preflight.audit import buffer
+    from django_preflight.store import store
+
+    settings.PREFLIGHT_REFRESH_INTERVAL = 2.5
+    store.reset()
+    cache.clear()
+    with database_down():
+        response = preflight(client, "/api/plain/")
+        write = client.post("/api/plain/", HTTP_ORIGIN=APP)
+        read = client.get("/api/plain/")
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "3"
+    assert "Access-Control-Allow-Origin" not in response.headers
+    assert write.status_code == 503, "a write cannot be judged either"
+    assert read.status_code == 200, "requests without Origin are not CORS"
+    assert buffer.pending == 0
+
+
+def test_without_any_snapshot_async_preflights_get_503(policy: CorsPolicy) -> None:
+    from django.core.cache import cache
+
+    from django_preflight.store import store
+
+    store.reset()
+    cache.clear()
+    with database_down():
+        response = async_to_sync(AsyncClient().options)(
+            "/api/plain/", headers={"Origin": APP, "Access-Control-Request-Method": "PUT"}
+        )
+    assert response.status_code == 503
+    assert "Retry-After" in response.headers

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
@@ -107,3 +109,23 @@ def test_string_forms() -> None:
     assert str(AllowedOriginFactory(policy=policy, kind="any", value="")) == (
         "any origin (never with credentials)"
     )
+
+
+def test_policy_names_are_unique_ignoring_case_on_every_database(
+    make_policy: Callable[..., CorsPolicy],
+) -> None:
+    make_policy(name="Frontend")
+    twin = CorsPolicy(name="frontend", path_prefix="/other/")
+    with pytest.raises(ValidationError) as raised:
+        twin.full_clean()
+    assert "names ignore case" in str(raised.value.message_dict["name"])
+
+
+def test_regex_with_surrounding_spaces_is_refused(make_policy: Callable[..., CorsPolicy]) -> None:
+    policy = make_policy(origins=())
+    origin = AllowedOrigin(policy=policy, kind="regex", value=r"^https://a\.example\.com$ ")
+    with pytest.raises(ValidationError) as raised:
+        origin.full_clean()
+    assert raised.value.message_dict["value"] == [
+        "A regular expression has no leading or trailing spaces."
+    ]

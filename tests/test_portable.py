@@ -131,3 +131,16 @@ def test_export_to_a_file(staging: dict[str, Any], tmp_path: Path) -> None:
     target = tmp_path / "out.json"
     call_command("preflight", "export", "--output", str(target), stderr=StringIO())
     assert json.loads(target.read_text()) == staging
+
+
+def test_a_second_import_writes_nothing_and_a_note_alone_is_applied(
+    staging: dict[str, Any], tmp_path: Path
+) -> None:
+    stamps = dict(CorsPolicy.objects.values_list("name", "updated_at"))
+    assert run_import(tmp_path, staging).splitlines()[0] == "No change."
+    assert dict(CorsPolicy.objects.values_list("name", "updated_at")) == stamps
+
+    staging["policies"][0]["origins"][0]["note"] = "the shop"
+    output = run_import(tmp_path, staging)
+    assert "update policy 'frontend'; fields: note of https://app.example.com" in output
+    assert AllowedOrigin.objects.get(value="https://app.example.com").note == "the shop"

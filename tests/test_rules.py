@@ -182,6 +182,12 @@ RULES = [
         origins=(("regex", "a" * 501),),
         column="at most 500 characters",
     ),
+    Rule(
+        Code.REGEX_SURROUNDING_SPACES,
+        "no leading or trailing spaces",
+        origins=(("regex", r"https://app\.example\.com "),),
+        form_tidies=True,
+    ),
     Rule(Code.REGEX_INVALID, "not a valid regular expression", origins=(("regex", "https://("),)),
     Rule(
         Code.SUBDOMAIN_PUBLIC_SUFFIX,

@@ -1,7 +1,7 @@
 """The in-memory database of each stack, and our policy loaded as an operator's bulk load would.
 
-The policy is saved through the package's own mapping, which publishes the change; then the
-snapshot is built once so that no measured request pays for it.
+The policy is saved through the package's own mapping, which moves the policy version as a
+save would; the snapshot is then built once so that no measured request pays for it.
 """
 
 from __future__ import annotations

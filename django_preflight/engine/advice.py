@@ -88,6 +88,12 @@ _TEXT: dict[str, tuple[str, str]] = {
         "The page asked for private network access and the policy does not allow it.",
         "Tick 'allow private network' on {policy} if the page may reach this server.",
     ),
+    Reason.REFUSED_ON_SERVER.value: (
+        "The browser sent this write on a preflight answer it had cached (up to Max-Age "
+        "seconds) before the origin lost access; the server refused it before the view ran.",
+        "Nothing, if the origin was removed on purpose. Otherwise add {origin} back to {policy}, "
+        "or untick 'enforce on the server' on it to let such writes through.",
+    ),
     Cause.POLICY_WITHOUT_CREDENTIALS.value: (
         "The page sends credentials and {policy} does not allow them, so the answer has no "
         "Access-Control-Allow-Credentials: true.",

@@ -249,6 +249,13 @@ def compile_origin(entry: OriginSpec, *, credentials: bool) -> CompiledOrigin:
         key = (parent.scheme, parent.port, parent.host)
         return CompiledOrigin(kind, _subdomain_text(parent), key)
     if kind is OriginKind.REGEX:
+        if entry.value.strip() and entry.value != entry.value.strip():
+            # Origins never contain spaces, and MySQL/MariaDB's unique index would take values
+            # that differ only in trailing spaces for the same one.
+            raise OriginError(
+                Code.REGEX_SURROUNDING_SPACES,
+                "A regular expression has no leading or trailing spaces.",
+            )
         pattern = compile_origin_regex(entry.value)
         if credentials and any(pattern.fullmatch(canary) for canary in CANARY_ORIGINS):
             raise OriginError(

@@ -43,6 +43,9 @@ class Reason(str, Enum):
     HEADER_NOT_ALLOWED = "header_not_allowed"
     MALFORMED_REQUEST = "malformed_request"
     PRIVATE_NETWORK_NOT_ALLOWED = "private_network_not_allowed"
+    REFUSED_ON_SERVER = "request_refused_on_server"
+    """A real request with an unsafe method from an origin no policy allows, refused before
+    the view: the browser sent it on a preflight answer cached from before a revocation."""
 
 
 class RequestFacts(NamedTuple):

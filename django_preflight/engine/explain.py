@@ -1,4 +1,5 @@
-"""Our own refusals in the browser's words: what the console shows for a refused preflight."""
+"""Our own refusals in the browser's words: what the console shows for a refused preflight, or
+for a cross-origin write refused on the server."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ def console_message(reason: Reason | str) -> str:
     """The text Chromium prints after 'has been blocked by CORS policy: ' for this refusal.
 
     A refused preflight carries no grant header at all, so whatever the reason, the browser
-    reports the missing Allow-Origin; the reason itself is only known on the server.
+    reports the missing Allow-Origin; the reason itself is only known on the server. A write
+    refused on the server was not a preflight, so its sentence has no preflight prefix.
     """
-    del reason
-    return sentence(Failure(Check.ALLOW_ORIGIN_MISSING, Stage.PREFLIGHT))
+    stage = Stage.ACTUAL if Reason(reason) is Reason.REFUSED_ON_SERVER else Stage.PREFLIGHT
+    return sentence(Failure(Check.ALLOW_ORIGIN_MISSING, stage))

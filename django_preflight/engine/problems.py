@@ -48,6 +48,7 @@ class Code(str, Enum):
     REGEX_EMPTY = "regex.empty"
     REGEX_TOO_LONG = "regex.too_long"
     REGEX_INVALID = "regex.invalid"
+    REGEX_SURROUNDING_SPACES = "regex.surrounding_spaces"
     REGEX_NOT_LINEAR = "regex.not_linear"
     REGEX_LOOKALIKE_WITH_CREDENTIALS = "regex.lookalike_with_credentials"
     REGEX_ANY_SITE_WITH_CREDENTIALS = "regex.any_site_with_credentials"

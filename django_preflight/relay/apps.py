@@ -18,5 +18,5 @@ class RelayConfig(AppConfig):
         """Say at start-up, not at the first call, that the relay's HTTP client is missing."""
         if find_spec("httpx") is None:
             raise ImproperlyConfigured(
-                "django_preflight.relay needs httpx: pip install 'django-preflight[relay]'."
+                "django_preflight.relay needs httpx: pip install 'django-preflight-cors[relay]'."
             )

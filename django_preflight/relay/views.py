@@ -92,7 +92,10 @@ def _check_caller(request: HttpRequest) -> None:
     if is_same_origin(request, origin):
         return
     # The middleware refreshed the snapshot for this request already.
-    decision = decide(store.loaded(), request_facts(request), conf.get().MAX_REQUESTED_HEADERS)
+    snapshot = store.loaded()
+    if snapshot is None:
+        raise RelayError(503, "policies_unavailable", "CORS policies are not loaded yet; retry")
+    decision = decide(snapshot, request_facts(request), conf.get().MAX_REQUESTED_HEADERS)
     if decision.outcome is not Outcome.ACTUAL_ALLOWED:
         raise RelayError(
             403,

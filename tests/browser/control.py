@@ -186,6 +186,12 @@ def _upstream_calls(slug: str) -> dict[str, Any]:
     return {"calls": stats.calls, "upstream_error_errors": stats.upstream_error_errors}
 
 
+def _note_count() -> int:
+    from example_project.notes.models import Note
+
+    return Note.objects.count()
+
+
 OPERATIONS: Mapping[str, Callable[..., Any]] = {
     "reset": _reset,
     "policy": _policy,
@@ -201,6 +207,7 @@ OPERATIONS: Mapping[str, Callable[..., Any]] = {
     "explain": _explain,
     "upstream": _upstream,
     "upstream_calls": _upstream_calls,
+    "note_count": _note_count,
 }
 
 

@@ -62,6 +62,21 @@ def save_policy_form(session: PageSession) -> None:
     assert session.page.locator(".messagelist .success").count() == 1
 
 
+def admin_for(open_page: Callable[[str], PageSession], api: ServerProcess) -> PageSession:
+    """A page logged in to the servers' admin as the superuser."""
+    admin = open_page(f"{api.origin}/admin/login/")
+    log_in_to_admin(admin, api.origin, ADMIN, PASSWORD)
+    return admin
+
+
+def remove_origin_in_admin(admin: PageSession, origin: str) -> None:
+    """Tick the origin's "Delete" box on the open policy page and save."""
+    row = admin.page.locator(f"input[name$='-value'][value='{origin}']")
+    prefix = str(row.get_attribute("name")).removesuffix("-value")
+    admin.page.check(f"input[name='{prefix}-DELETE']")
+    save_policy_form(admin)
+
+
 def test_origin_added_and_removed_in_the_admin_applies_without_restart(
     api: ServerProcess,
     policies: Callable[..., int],
@@ -76,8 +91,7 @@ def test_origin_added_and_removed_in_the_admin_applies_without_restart(
     page = frontend_page(frontend, api, accounts[ALICE])
     url = f"{api.origin}/api/notes/{note}/"
     blocked = blocked_prefix(url, frontend.origin) + PREFLIGHT_FAILED + NO_ALLOW_ORIGIN
-    admin = open_page(f"{api.origin}/admin/login/")
-    log_in_to_admin(admin, api.origin, ADMIN, PASSWORD)
+    admin = admin_for(open_page, api)
     change_page = f"{api.origin}/admin/django_preflight/corspolicy/{policy}/change/"
 
     before = demo_call(open_page(page), note)
@@ -89,16 +103,48 @@ def test_origin_added_and_removed_in_the_admin_applies_without_restart(
     save_policy_form(admin)
     added = demo_call(open_page(page), note)
 
-    row = admin.page.locator(f"input[name$='-value'][value='{frontend.origin}']")
-    prefix = str(row.get_attribute("name")).removesuffix("-value")
-    admin.page.check(f"input[name='{prefix}-DELETE']")
-    save_policy_form(admin)
+    remove_origin_in_admin(admin, frontend.origin)
     removed = demo_call(open_page(page), note)
 
     assert before["messages"] == [blocked]
     assert (added["messages"], added.get("error"), added["status"]) == ([], None, 200)
     assert removed["messages"] == [blocked]
     assert control("origins", policy="demo-frontend") == [other]
+
+
+def test_removed_origin_cannot_keep_writing_on_a_cached_preflight(
+    api: ServerProcess,
+    policies: Callable[..., int],
+    frontend: FrontendServer,
+    open_page: Callable[[str], PageSession],
+    control: Control,
+    accounts: dict[str, str],
+) -> None:
+    """The README's scenario: the page keeps its preflight answer (Max-Age 600) after the origin
+    is removed in the admin, so its next POST goes out without a preflight; the server refuses
+    it (policies enforce on the server by default) and nothing is created."""
+    policy = policies("demo-frontend", frontend.origin, max_age=600, **POLICY)
+    page = open_page(frontend_page(frontend, api, accounts[ALICE]))
+    first = page.call_api("POST", "/api/notes/", {"title": "allowed", "body": ""})
+    notes = control("note_count")
+
+    admin = admin_for(open_page, api)
+    admin.page.goto(f"{api.origin}/admin/django_preflight/corspolicy/{policy}/change/")
+    remove_origin_in_admin(admin, frontend.origin)
+
+    second = page.call_api("POST", "/api/notes/", {"title": "after removal", "body": ""})
+    url = f"{api.origin}/api/notes/"
+    refused = [row for row in control.audit_rows(1) if row["origin"] == frontend.origin]
+
+    assert first["status"] == 201
+    assert control("origins", policy="demo-frontend") == []
+    # No preflight prefix: the browser reused its cached preflight and sent the POST itself.
+    assert second["messages"] == [blocked_prefix(url, frontend.origin) + NO_ALLOW_ORIGIN]
+    assert control("note_count") == notes, "the refused POST created nothing"
+    assert [(r["reason"], r["request_method"], r["path"]) for r in refused] == [
+        ("request_refused_on_server", "POST", "/api/notes/")
+    ]
+    assert refused[0]["console_message"] == NO_ALLOW_ORIGIN
 
 
 @pytest.fixture(scope="module")

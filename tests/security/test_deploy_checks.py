@@ -4,14 +4,22 @@ a subdomain wildcard or a regex, on credentialed policies."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
 
 from django_preflight.checks import check_deploy
 from django_preflight.models import AllowedOrigin, CorsPolicy
+from tests.test_checks import SHARED_CACHES
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _shared_cache(settings: Any) -> None:
+    """A shared cache, so that only the policies' warnings are in question here."""
+    settings.CACHES = SHARED_CACHES
 
 
 def ids(make: Callable[[], object]) -> list[str]:

@@ -16,19 +16,16 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from .support import (
+from .databases import ServerDatabase, run_django, vendor_of
+from .processes import (
     PrivatePostgres,
     PrivateRedis,
-    ServerDatabase,
-    ServerStarter,
-    base_env,
     listening,
     postgres_bindir,
     postgres_user_exists,
     require,
-    run_django,
-    vendor_of,
 )
+from .servers import ServerStarter, base_env
 
 
 @pytest.fixture

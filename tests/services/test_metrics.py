@@ -16,18 +16,9 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from .support import (
-    APP,
-    Gunicorn,
-    Reply,
-    ServerDatabase,
-    ServerStarter,
-    burst,
-    create_policy,
-    preflight,
-    send,
-    settle,
-)
+from .databases import ServerDatabase
+from .servers import Gunicorn, ServerStarter
+from .web import APP, Reply, burst, create_policy, preflight, send, settle
 
 pytestmark = pytest.mark.services
 

@@ -16,12 +16,13 @@ from functools import partial
 
 import pytest
 
-from .support import (
+from .databases import ServerDatabase
+from .processes import wait_until
+from .servers import Gunicorn, ServerStarter, stop_servers
+from .staleness import watch_change
+from .web import (
     APP,
-    Gunicorn,
     Reply,
-    ServerDatabase,
-    ServerStarter,
     add_origin,
     burst,
     committed_at,
@@ -29,9 +30,6 @@ from .support import (
     discover_workers,
     preflight,
     settle,
-    stop_servers,
-    wait_until,
-    watch_change,
 )
 
 pytestmark = pytest.mark.services

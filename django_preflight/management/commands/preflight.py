@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import copy
 import json
 import sys
 from datetime import timedelta
@@ -9,13 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from ... import conf, routing
 from ...audit import buffer
 from ...corsheaders_import import SETTING_NAMES, create_drafts, translate
+from ...declared import declared
 from ...engine.address_space import AddressSpace
 from ...engine.advice import Advice
 from ...engine.browser import CorsRequest
@@ -32,7 +35,15 @@ class Command(BaseCommand):
     # Usable while a project moves to django-preflight, before its middleware is in place.
     requires_system_checks: list[str] = []
 
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
+        """Every action also accepts Django's global options, so they work after it too."""
+        parser = super().create_parser(prog_name, subcommand, **kwargs)
+        _share_global_options(parser)
+        return parser
+
     def add_arguments(self, parser: CommandParser) -> None:
+        # The command runs no system checks; the option is accepted as with any other command.
+        parser.add_argument("--skip-checks", action="store_true", help="Skip system checks.")
         actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
         prune = actions.add_parser(
             "prune-audit", help="Delete audit rows not seen for a number of days."
@@ -73,7 +84,12 @@ class Command(BaseCommand):
             "import", help="Validate a JSON file of policies and apply it in one transaction."
         )
         importer.add_argument(
-            "file", metavar="FILE", help="A file written by 'export' ('-': stdin)."
+            "file", metavar="FILE", nargs="?", help="A file written by 'export' ('-': stdin)."
+        )
+        importer.add_argument(
+            "--from-settings",
+            action="store_true",
+            help="Apply the policies declared in PREFLIGHT_POLICIES instead of a file.",
         )
         importer.add_argument("--dry-run", action="store_true", help="Show the changes only.")
         importer.add_argument(
@@ -112,7 +128,9 @@ class Command(BaseCommand):
         elif action == "export":
             self._export(options["output"])
         elif action == "import":
-            self._import(options["file"], options["dry_run"], options["prune"])
+            self._import(
+                options["file"], options["from_settings"], options["dry_run"], options["prune"]
+            )
         elif action == "import-settings":
             self._import_settings(options["name"], options["dry_run"])
         elif action == "scan":
@@ -182,11 +200,20 @@ class Command(BaseCommand):
             Path(output).write_text(text, encoding="utf-8")
             self.stderr.write(f"Wrote {output}.")
 
-    def _import(self, source: str, dry_run: bool, prune: bool) -> None:
-        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    def _import(self, source: str | None, from_settings: bool, dry_run: bool, prune: bool) -> None:
+        if from_settings == (source is not None):
+            raise CommandError("Give either a FILE or --from-settings.")
         try:
-            plan = plan_import(parse(text), prune=prune)
-        except ImportFileError as exc:
+            if source is None:
+                data = declared()
+                if data is None:
+                    raise CommandError("PREFLIGHT_POLICIES is not set: nothing to import.")
+            elif source == "-":
+                data = parse(sys.stdin.read())
+            else:
+                data = parse(Path(source).read_text(encoding="utf-8"))
+            plan = plan_import(data, prune=prune)
+        except (ImportFileError, ImproperlyConfigured) as exc:
             raise CommandError(f"Nothing was changed: {exc}") from exc
         for line in plan.describe():
             self.stdout.write(line)
@@ -199,9 +226,15 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS("Applied."))
 
     def _import_settings(self, name: str, dry_run: bool) -> None:
-        result = translate(lambda key, default: getattr(settings, key, default), name)
         present = [key for key in SETTING_NAMES if hasattr(settings, key)]
-        self.stdout.write("Read: " + (", ".join(present) or "no CORS_* setting (defaults)"))
+        if not present:
+            raise CommandError(
+                "No CORS_* setting of django-cors-headers is defined, so there is nothing to "
+                "import and nothing was created. Create policies in the admin, with "
+                "'preflight import FILE', or declare them in PREFLIGHT_POLICIES."
+            )
+        result = translate(lambda key, default: getattr(settings, key, default), name)
+        self.stdout.write("Read: " + ", ".join(present))
         for draft in result.policies:
             self.stdout.write(f"Policy '{draft.name}': {draft.fields}")
             for kind, value in draft.origins:
@@ -281,6 +314,29 @@ class Command(BaseCommand):
         for note in notes:
             self.stdout.write(f"Note:       {note}")
         return message is None
+
+
+def _share_global_options(parser: CommandParser) -> None:
+    """Copy the options given to ``parser`` itself (``--settings``, ``--verbosity``...) to
+    every action's parser.
+
+    argparse hands everything after the action to the action's parser, which would refuse
+    them. The copies default to "not given", so a value placed before the action survives.
+    """
+    shared = [
+        action
+        for action in parser._actions
+        if action.option_strings
+        and not isinstance(action, (argparse._HelpAction, argparse._VersionAction))
+    ]
+    for subparsers in parser._actions:
+        if not isinstance(subparsers, argparse._SubParsersAction):
+            continue
+        for sub in subparsers.choices.values():
+            for action in shared:
+                clone = copy.copy(action)
+                clone.default = argparse.SUPPRESS
+                sub._add_action(clone)
 
 
 def _header(text: str) -> tuple[str, str]:

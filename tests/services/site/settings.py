@@ -15,15 +15,24 @@ from tests.settings import CACHES, MIDDLEWARE
 ROOT_URLCONF = "tests.services.site.urls"
 MIDDLEWARE = ["tests.services.site.views.served_by", *MIDDLEWARE]
 
-# A prefix per run keeps this run's version token apart from any other user of the same Redis.
-CACHES = {
-    "default": {**CACHES["default"], "KEY_PREFIX": os.environ.get("SERVICES_CACHE_PREFIX", "")}
-}
+# A prefix per run keeps this run's published snapshot apart from any other user of the same
+# Redis. Without REDIS_URL the cache is Django's default, local memory in each process, as in a
+# project made by startproject.
+if os.environ.get("REDIS_URL"):
+    CACHES = {
+        "default": {
+            **CACHES["default"],
+            "KEY_PREFIX": os.environ.get("SERVICES_CACHE_PREFIX", ""),
+        }
+    }
+else:
+    del CACHES
 
 PREFLIGHT_REFRESH_INTERVAL = float(os.environ.get("SERVICES_REFRESH_INTERVAL", "1.0"))
 PREFLIGHT_AUDIT_FLUSH_INTERVAL = float(os.environ.get("SERVICES_AUDIT_FLUSH_INTERVAL", "0.2"))
 PREFLIGHT_AUDIT_BUFFER_SIZE = int(os.environ.get("SERVICES_AUDIT_BUFFER_SIZE", "1000"))
 PREFLIGHT_METRICS = os.environ.get("SERVICES_METRICS") == "1"
+PREFLIGHT_AUDIT_MAX_ROWS = int(os.environ.get("SERVICES_AUDIT_MAX_ROWS", "10000"))
 
 # Everything the app and Django log goes to stderr, which the tests read back from a file.
 LOGGING = {

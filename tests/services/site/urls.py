@@ -10,7 +10,6 @@ from . import views
 urlpatterns = [
     path("_services/policy/", views.create_policy),
     path("_services/origin/", views.add_origin),
-    path("_services/publish/", views.publish),
     path("_services/metrics/", metrics_view),
     *suite_urlpatterns,
 ]

@@ -10,25 +10,39 @@ import json
 import os
 import time
 from collections.abc import Callable
+from typing import Any
 
+from asgiref.sync import iscoroutinefunction
 from django.db import transaction
+from django.utils.decorators import sync_and_async_middleware
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from django_preflight.models import AllowedOrigin, CorsPolicy
-from django_preflight.store import publish_change
 
 SERVER_NAME = os.environ.get("SERVICES_SERVER_NAME", "server")
 
 
-def served_by(
-    get_response: Callable[[HttpRequest], HttpResponseBase],
-) -> Callable[[HttpRequest], HttpResponseBase]:
-    """Name the worker on every response, preflights included, so a test can tell them apart."""
+@sync_and_async_middleware
+def served_by(get_response: Callable[[HttpRequest], Any]) -> Callable[[HttpRequest], Any]:
+    """Name the worker on every response, preflights included, so a test can tell them apart.
+
+    Async-capable, so that under uvicorn the app's middleware runs on the async path. The PID
+    is read per response: with --preload the middleware is built before the workers fork.
+    """
+
+    if iscoroutinefunction(get_response):
+
+        async def async_middleware(request: HttpRequest) -> HttpResponseBase:
+            response: HttpResponseBase = await get_response(request)
+            response.headers["X-Served-By"] = f"{SERVER_NAME}:{os.getpid()}"
+            return response
+
+        return async_middleware
 
     def middleware(request: HttpRequest) -> HttpResponseBase:
-        response = get_response(request)
+        response: HttpResponseBase = get_response(request)
         response.headers["X-Served-By"] = f"{SERVER_NAME}:{os.getpid()}"
         return response
 
@@ -73,11 +87,3 @@ def add_origin(request: HttpRequest) -> HttpResponse:
         origin.full_clean()
         origin.save()
     return JsonResponse({"id": origin.pk, "committed_at": time.monotonic()}, status=201)
-
-
-@csrf_exempt
-@require_POST
-def publish(request: HttpRequest) -> HttpResponse:
-    """A new version token without a database write: what another machine's save would do."""
-    publish_change()
-    return JsonResponse({"published": True})

@@ -81,6 +81,9 @@ class Command(BaseCommand):
         policy.exposed_headers = ["Location"]
         policy.max_age = 600
         policy.allow_private_network = False
+        # A removed origin's page may reuse its cached preflight for Max-Age seconds; the server
+        # refuses its writes meanwhile (see the README's demo scenario).
+        policy.enforce_on_server = True
         policy.full_clean()
         policy.save()
 

@@ -1,0 +1,138 @@
+"""The audit under a flood of distinct refusals: the row cap across workers, the SIGKILL bound.
+
+Three gunicorn workers flush together into one table; each flush counts the table under the
+audit's lock row, so the rows never exceed ``PREFLIGHT_AUDIT_MAX_ROWS`` plus one overflow row per
+reason, and every refusal is still counted. A worker killed with SIGKILL loses only what it
+counted since its last completed flush: at most the refusals answered in the last two flush
+intervals before the kill (documented in docs/audit.md).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from .databases import ServerDatabase
+from .servers import Gunicorn, ServerStarter
+from .web import APP, Reply, create_policy, preflight
+
+pytestmark = pytest.mark.services
+
+FLUSH = 0.5
+MAX_ROWS = 300
+
+
+def flood(server: Gunicorn, prefix: str, seconds: float, threads: int = 12) -> list[Reply]:
+    """Distinct refused preflights from ``threads`` clients for ``seconds``."""
+    numbers = itertools.count()
+    lock = threading.Lock()
+    deadline = time.monotonic() + seconds
+
+    def client() -> list[Reply]:
+        replies = []
+        while time.monotonic() < deadline:
+            with lock:
+                n = next(numbers)
+            replies.append(preflight(server.port, f"https://{prefix}-{n}.example"))
+        return replies
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        return [r for rs in pool.map(lambda _: client(), range(threads)) for r in rs]
+
+
+def counted(database: ServerDatabase, prefix: str) -> tuple[int, int, int]:
+    """(detailed rows, overflow rows, total count) of this flood's refusals; the overflow rows
+    are the table's, so this is only exact while one flood has filled the table."""
+    rows = database.audit_rows(f"https://{prefix}-%")
+    detailed = [count for origin, count, overflow in rows if not overflow]
+    overflow = [count for origin, count, overflow in rows if overflow]
+    return len(detailed), len(overflow), sum(detailed) + sum(overflow)
+
+
+def test_three_workers_flooding_never_exceed_the_cap(
+    start_server: ServerStarter,
+    server_database: ServerDatabase,
+    report: Callable[[str], None],
+) -> None:
+    assert server_database.query("SELECT COUNT(*) FROM django_preflight_rejectedpreflight") == [
+        (0,)
+    ], "the module's database starts empty: this test runs first"
+    server = start_server(
+        "flood",
+        database_url=server_database.url,
+        redis_url="",
+        workers=3,
+        SERVICES_AUDIT_FLUSH_INTERVAL=str(FLUSH),
+        SERVICES_AUDIT_MAX_ROWS=str(MAX_ROWS),
+    )
+    create_policy(server, "/api/", APP)
+    prefix = f"cap-{uuid.uuid4().hex[:6]}"
+    replies = flood(server, prefix, seconds=4.0)
+    assert server.stop() == 0, "a graceful stop writes what each worker holds"
+    refused = sum(1 for r in replies if r.status == 403)
+    detailed, overflow, total = counted(server_database, prefix)
+    all_rows = server_database.query("SELECT COUNT(*) FROM django_preflight_rejectedpreflight")
+    report(
+        f"3 workers, {refused} distinct refusals from {len({r.worker for r in replies})} "
+        f"workers: {detailed} detailed rows + {overflow} overflow row(s), cap {MAX_ROWS}; "
+        f"{total} counted"
+    )
+    assert {r.status for r in replies} == {403}
+    assert refused > MAX_ROWS, "the flood went past the cap"
+    assert all_rows[0][0] <= MAX_ROWS + 1, "the cap plus one overflow row for the one reason"
+    assert overflow == 1
+    assert total == refused, "every refusal counted"
+
+
+def test_a_worker_killed_during_a_flood_loses_at_most_two_flush_intervals(
+    start_server: ServerStarter,
+    server_database: ServerDatabase,
+    report: Callable[[str], None],
+) -> None:
+    server = start_server(
+        "killed",
+        database_url=server_database.url,
+        redis_url="",
+        workers=1,
+        SERVICES_AUDIT_FLUSH_INTERVAL=str(FLUSH),
+    )
+    create_policy(server, "/api/", APP)
+    prefix = f"kill-{uuid.uuid4().hex[:6]}"
+    victim: dict[str, float] = {}
+
+    def kill_soon() -> None:
+        time.sleep(3.0)
+        probe = preflight(server.port, APP)
+        pid = int(probe.worker.rsplit(":", 1)[1])
+        victim["pid"] = pid
+        os.kill(pid, signal.SIGKILL)
+        victim["at"] = time.monotonic()
+
+    killer = threading.Thread(target=kill_soon)
+    killer.start()
+    replies = flood(server, prefix, seconds=5.0)
+    killer.join()
+    victim_name = f"killed:{int(victim['pid'])}"
+    answered = [r for r in replies if r.status == 403]
+    by_victim = [r for r in answered if r.worker == victim_name]
+    assert server.stop() == 0, "the replacement worker writes its own counts on SIGTERM"
+    rows = server_database.audit_rows(f"https://{prefix}-%")
+    total = sum(count for _, count, overflow in rows if not overflow)  # far below the cap
+    lost = len(answered) - total
+    window = [r for r in by_victim if r.received >= victim["at"] - 2 * FLUSH]
+    report(
+        f"SIGKILL during a flood: {len(by_victim)} refusals answered by the killed worker, "
+        f"{len(answered) - len(by_victim)} by its replacement; {lost} lost, bound "
+        f"{len(window)} (answered in the last {2 * FLUSH:.1f} s before the kill)"
+    )
+    assert by_victim, "the killed worker answered part of the flood"
+    assert len(answered) > len(by_victim), "its replacement answered the rest"
+    assert 0 <= lost <= len(window)
