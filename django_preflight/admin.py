@@ -7,6 +7,7 @@ pages to a constant number of queries, and makes bulk edits reach the policy sto
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
@@ -16,8 +17,9 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
@@ -25,6 +27,8 @@ from . import conf, remedies, store
 from .declared import SETTING as DECLARED_SETTING
 from .declared import declared_names
 from .engine.browser import CorsRequest
+from .engine.engines import MODELS, parse_pasted
+from .engine.explain import console_lines
 from .engine.limits import MAX_AGE_BROWSER_CAP
 from .forms import AllowedOriginInlineForm, AllowedOriginInlineFormSet, TestRequestForm
 from .models import AllowedOrigin, CorsPolicy, RejectedPreflight
@@ -463,12 +467,13 @@ class RejectedPreflightAdmin(_RejectedAdminBase):
     ordering = ("-last_seen",)
     fieldsets = (
         (_("Refused preflight"), {"fields": REFUSAL_FIELDS}),
-        (_("Diagnosis"), {"fields": ("console_message", "cause", "fix")}),
+        (_("Diagnosis"), {"fields": ("console_message", "every_console", "cause", "fix")}),
         (_("Occurrences"), {"fields": ("count", "first_seen", "last_seen", "resolved_at")}),
     )
     readonly_fields = (
         *REFUSAL_FIELDS,
         "console_message",
+        "every_console",
         "cause",
         "fix",
         "count",
@@ -598,6 +603,35 @@ class RejectedPreflightAdmin(_RejectedAdminBase):
     def console_message(self, obj: RejectedPreflight) -> str:
         """What the frontend developer saw, to recognise the problem they reported."""
         return obj.console_message
+
+    @admin.display(description=_("each engine's console"))
+    def every_console(self, obj: RejectedPreflight) -> str:
+        """Chromium's, Firefox's and WebKit's lines: the developer may have pasted any."""
+        seen = console_lines(obj.origin, obj.path, obj.request_method, conf.get().REFUSED_STATUS)
+        return format_html_join(
+            "",
+            "<p><strong>{}</strong><br>{}</p>",
+            (
+                (
+                    MODELS[engine].label,
+                    format_html_join(mark_safe("<br>"), "{}", ((line,) for line in logged)),
+                )
+                for engine, logged in seen.items()
+            ),
+        )
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[RejectedPreflight], search_term: str
+    ) -> tuple[QuerySet[RejectedPreflight], bool]:
+        """A console line pasted from any engine finds the rows of its path (and origin)."""
+        pasted = parse_pasted(search_term)
+        if pasted is None:
+            return super().get_search_results(request, queryset, search_term)
+        if pasted.url is not None:
+            queryset = queryset.filter(path=urlsplit(pasted.url).path or "/")
+        if pasted.origin is not None:
+            queryset = queryset.filter(origin=pasted.origin.lower())
+        return queryset, False
 
     @admin.display(description=_("cause"))
     def cause(self, obj: RejectedPreflight) -> str:

@@ -25,12 +25,18 @@ FETCH_FAILED = "TypeError: Failed to fetch"
 
 def require_chromium() -> str:
     """The browser's path; skip without it locally, but fail in CI where it must be installed."""
-    if shutil.which(CHROMIUM_PATH):
-        return CHROMIUM_PATH
-    message = (
-        f"{CHROMIUM_PATH} not found: install it with `apt-get install chromium` "
-        "(Playwright's own browser download is not used)."
+    return require_executable(
+        CHROMIUM_PATH,
+        "install it with `apt-get install chromium` (Playwright's own browser download is not "
+        "used).",
     )
+
+
+def require_executable(path: str, hint: str) -> str:
+    """A browser's executable; a missing one skips locally with ``hint``, and fails in CI."""
+    if shutil.which(path):
+        return path
+    message = f"{path} not found: {hint}"
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(message)
     pytest.skip(message)

@@ -722,3 +722,51 @@ def test_no_csrf_warning_when_the_origins_are_trusted(
     response = admin_client.post(POLICY_ADD, data, follow=True)
     assert CorsPolicy.objects.get(name="web").allow_credentials
     assert not [msg for level, msg in shown_messages(response) if level == messages.WARNING]
+
+
+def test_audit_search_finds_rows_by_any_engine_s_pasted_line(admin_client: Client) -> None:
+    RejectedPreflightFactory(origin="https://a.example", path="/api/items/")
+    RejectedPreflightFactory(origin="https://b.example", path="/api/items/")
+    RejectedPreflightFactory(origin="https://a.example", path="/api/orders/")
+
+    def origins_paths(pasted: str) -> list[tuple[str, str]]:
+        response = admin_client.get(AUDIT_CHANGELIST, {"q": pasted})
+        assert response.status_code == 200
+        return sorted((row.origin, row.path) for row in response.context["cl"].result_list)
+
+    chromium = (
+        "Access to fetch at 'https://api.example/api/items/' from origin 'https://a.example' has "
+        "been blocked by CORS policy: Response to preflight request doesn't pass access control "
+        "check: No 'Access-Control-Allow-Origin' header is present on the requested resource."
+    )
+    firefox = (
+        "Cross-Origin Request Blocked: The Same Origin Policy disallows reading the remote "
+        "resource at https://api.example/api/items/?page=2. (Reason: CORS header "
+        "\u2018Access-Control-Allow-Origin\u2019 missing). Status code: 403."
+    )
+    webkit = (
+        "Origin https://b.example is not allowed by Access-Control-Allow-Origin. Status code: 403"
+    )
+    webkit_load = (
+        "Fetch API cannot load https://api.example/api/orders/ due to access control checks."
+    )
+    assert origins_paths(chromium) == [("https://a.example", "/api/items/")]
+    assert origins_paths(firefox) == [
+        ("https://a.example", "/api/items/"),
+        ("https://b.example", "/api/items/"),
+    ]
+    assert origins_paths(webkit) == [("https://b.example", "/api/items/")]
+    assert origins_paths(webkit_load) == [("https://a.example", "/api/orders/")]
+
+
+def test_audit_detail_shows_each_engine_s_lines(admin_client: Client) -> None:
+    row = RejectedPreflightFactory(origin="https://a.example", path="/api/items/")
+    response = admin_client.get(
+        reverse("admin:django_preflight_rejectedpreflight_change", args=(row.pk,))
+    )
+    page = text(response)
+    for label in ("Chromium 156", "Firefox 153 ESR", "WebKitGTK 2.50"):
+        assert label in page
+    assert "(Reason: CORS header \u2018Access-Control-Allow-Origin\u2019 missing)." in page
+    assert "Preflight response is not successful. Status code: 403" in page
+    assert "Fetch API cannot load /api/items/ due to access control checks." in page

@@ -113,3 +113,24 @@ def test_any_origin_with_credentials_fix(make_policy: Callable[..., CorsPolicy])
     assert result.fix.startswith(
         f"Add {APP} as an exact origin to a policy that allows credentials"
     )
+
+
+def test_every_engine_s_lines_by_default(policy: CorsPolicy) -> None:
+    code, out = run(URL, "--origin", APP, "--method", "PUT", "--header", "X-Api-Key: k")
+    assert code == 1
+    assert "Console:    Access to fetch at" in out
+    assert (
+        "Firefox:    Cross-Origin Request Blocked: The Same Origin Policy disallows reading the "
+        f"remote resource at {URL}. (Reason: CORS header \u2018Access-Control-Allow-Origin\u2019 "
+        "missing). Status code: 403."
+    ) in out
+    assert "WebKit:     Preflight response is not successful. Status code: 403" in out
+    assert f"Fetch API cannot load {URL} due to access control checks." in out
+
+
+def test_one_engine_on_request(policy: CorsPolicy) -> None:
+    code, out = run(URL, "--origin", APP, "--method", "DELETE", "--browser", "webkit")
+    assert code == 1
+    assert "Console:" not in out
+    assert "Firefox:" not in out
+    assert "WebKit:     Preflight response is not successful." in out

@@ -8,7 +8,7 @@ keyed by check, so another browser's wording can sit next to Chromium's.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 
 from . import safelist
@@ -47,11 +47,15 @@ class Stage(str, Enum):
 
 @dataclass(frozen=True, slots=True)
 class Failure:
-    """One failed check: what failed, on which response, and the value the console quotes."""
+    """One failed check: what failed, on which response, the value and the status quoted.
+
+    Firefox and WebKit quote the failing response's status code; Chromium does not.
+    """
 
     check: Check
     stage: Stage
     value: str = ""
+    status: int | None = None
 
 
 _PREFLIGHT_FAILED = "Response to preflight request doesn't pass access control check: "
@@ -222,6 +226,12 @@ def _token_list(value: str | None) -> list[str] | None:
     return items if all(is_token(item) for item in items) else None
 
 
+def _bad_token(value: str | None) -> str:
+    """The first item that is not a token: Firefox quotes it."""
+    items = [item.strip(" \t") for item in (value or "").split(",")]
+    return next((item for item in items if item and not is_token(item)), "")
+
+
 def check_preflight(
     request: CorsRequest, response: RawResponse, origin: str | None = None
 ) -> Failure | None:
@@ -232,22 +242,28 @@ def check_preflight(
     sent_origin = request.origin if origin is None else origin
     stage = Stage.PREFLIGHT
     if response.is_redirect:
-        return Failure(Check.PREFLIGHT_REDIRECT, stage)
+        return Failure(Check.PREFLIGHT_REDIRECT, stage, status=response.status)
     failure = check_allow_origin(sent_origin, request.credentials, response, stage)
     if failure is None and not 200 <= response.status < 300:
         failure = Failure(Check.PREFLIGHT_STATUS, stage, str(response.status))
-    return (
+    return _with_status(
         failure
         or check_credentials(request.credentials, response, stage)
         or _check_methods(request, response)
-        or _check_headers(request, response)
+        or _check_headers(request, response),
+        response,
     )
 
 
+def _with_status(failure: Failure | None, response: RawResponse) -> Failure | None:
+    return None if failure is None else replace(failure, status=response.status)
+
+
 def _check_methods(request: CorsRequest, response: RawResponse) -> Failure | None:
-    methods = _token_list(response.combined("Access-Control-Allow-Methods"))
+    listed = response.combined("Access-Control-Allow-Methods")
+    methods = _token_list(listed)
     if methods is None:
-        return Failure(Check.METHODS_UNPARSEABLE, Stage.PREFLIGHT)
+        return Failure(Check.METHODS_UNPARSEABLE, Stage.PREFLIGHT, _bad_token(listed))
     method = request.fetch_method
     if method in methods or method in SIMPLE_METHODS:
         return None
@@ -262,9 +278,10 @@ def _check_headers(request: CorsRequest, response: RawResponse) -> Failure | Non
     Chromium 156 lets ``*`` cover ``authorization`` too, unlike the Fetch standard: see
     ``authorization_warning``.
     """
-    allowed = _token_list(response.combined("Access-Control-Allow-Headers"))
+    listed = response.combined("Access-Control-Allow-Headers")
+    allowed = _token_list(listed)
     if allowed is None:
-        return Failure(Check.HEADERS_UNPARSEABLE, Stage.PREFLIGHT)
+        return Failure(Check.HEADERS_UNPARSEABLE, Stage.PREFLIGHT, _bad_token(listed))
     names = {name.lower() for name in allowed}
     wildcard = "*" in names and not request.credentials
     for name in request.unsafe_header_names:
@@ -294,6 +311,8 @@ def check_actual(
 ) -> Failure | None:
     """None when the page may read the response (or follow the redirect), else the failure."""
     sent_origin = request.origin if origin is None else origin
-    return check_allow_origin(
-        sent_origin, request.credentials, response, Stage.ACTUAL
-    ) or check_credentials(request.credentials, response, Stage.ACTUAL)
+    return _with_status(
+        check_allow_origin(sent_origin, request.credentials, response, Stage.ACTUAL)
+        or check_credentials(request.credentials, response, Stage.ACTUAL),
+        response,
+    )

@@ -27,6 +27,7 @@ class Diagnosis:
     covered_by: str
     matched_by: str
     advice: Advice | None
+    failure: Failure | None = None
 
     @property
     def cause(self) -> str:
@@ -81,6 +82,7 @@ def diagnose(policies: PolicySet, request: CorsRequest, refused_status: int = 40
                 covered_by,
                 matched_by,
                 _advice(preflight, request, failure),
+                failure,
             )
     actual = decide(policies, RequestFacts(request.fetch_method, path, request.origin))
     failure = check_actual(request, _response(actual, 200))
@@ -94,6 +96,7 @@ def diagnose(policies: PolicySet, request: CorsRequest, refused_status: int = 40
         covered_by,
         matched_by,
         _advice(actual, request, failure),
+        failure,
     )
 
 

@@ -3,8 +3,9 @@ for a cross-origin write refused on the server."""
 
 from __future__ import annotations
 
-from .browser import Check, Failure, Stage, sentence
+from .browser import Check, CorsRequest, Failure, Stage, sentence
 from .decision import Reason
+from .engines import ALL_ENGINES, Engine, lines
 
 
 def console_message(reason: Reason | str) -> str:
@@ -16,3 +17,10 @@ def console_message(reason: Reason | str) -> str:
     """
     stage = Stage.ACTUAL if Reason(reason) is Reason.REFUSED_ON_SERVER else Stage.PREFLIGHT
     return sentence(Failure(Check.ALLOW_ORIGIN_MISSING, stage))
+
+
+def console_lines(origin: str, url: str, method: str, status: int) -> dict[Engine, tuple[str, ...]]:
+    """Each engine's console lines for a preflight we refused with ``status``."""
+    failure = Failure(Check.ALLOW_ORIGIN_MISSING, Stage.PREFLIGHT, status=status)
+    request = CorsRequest(url, origin, method)
+    return {engine: lines(engine, request, url, failure) for engine in ALL_ENGINES}

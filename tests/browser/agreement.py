@@ -43,6 +43,16 @@ class Call:
     headers: tuple[tuple[str, str], ...]
     credentials: bool
 
+    def as_argument(self) -> dict[str, object]:
+        """The call as CALL_ALL_JS takes it."""
+        return {
+            "url": self.url,
+            "method": self.method,
+            "headers": dict(self.headers),
+            "body": _body(self.method),
+            "credentials": "include" if self.credentials else "omit",
+        }
+
 
 def _body(method: str) -> str | None:
     return None if method.upper() in ("GET", "HEAD") else "{}"
@@ -79,16 +89,7 @@ def run_calls(browser: Browser, page_url: str, calls: list[Call]) -> list[Outcom
         page.goto(page_url)
         results = page.evaluate(
             CALL_ALL_JS,
-            [
-                {
-                    "url": call.url,
-                    "method": call.method,
-                    "headers": dict(call.headers),
-                    "body": _body(call.method),
-                    "credentials": "include" if call.credentials else "omit",
-                }
-                for call in calls
-            ],
+            [call.as_argument() for call in calls],
         )
         failed = sum(1 for result in results if "error" in result)
         deadline = time.monotonic() + WAIT_SECONDS

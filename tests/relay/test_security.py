@@ -38,7 +38,9 @@ def named(register: Callable[..., Upstream], api: LoopbackApi) -> Callable[..., 
             "allow_private_targets": allow_private,
             "allowed_methods": ["GET", "POST"],
             "allowed_request_headers": ["x-custom"],
-            "timeout": 1.0,
+            # Generous, so a loaded machine never turns an answer into a timeout; the tests
+            # about timeouts set their own.
+            "timeout": 10.0,
         }
         return register(**{**defaults, **fields})
 
@@ -308,7 +310,7 @@ def test_a_growing_oversize_response_is_cut(client: Client, named: Callable[...,
 
 
 def test_a_silent_upstream_is_a_504(client: Client, named: Callable[..., Upstream]) -> None:
-    upstream = named()
+    upstream = named(timeout=1.0)
 
     response = call(client, "/relay/api/silent")
 
@@ -322,7 +324,7 @@ def test_a_slow_loris_body_is_cut_at_the_deadline(
 ) -> None:
     """One byte every 0.3 s keeps every read under the 1 s timeout; the deadline still holds:
     the body is cut long before the upstream's 100 bytes arrive."""
-    upstream = named()
+    upstream = named(timeout=1.0)
 
     response = call(client, "/relay/api/drip?n=100&every=0.3")
     received, cut = drain(response)

@@ -21,8 +21,9 @@ from ...corsheaders_import import SETTING_NAMES, create_drafts, translate
 from ...declared import declared
 from ...engine.address_space import AddressSpace
 from ...engine.advice import Advice
-from ...engine.browser import CorsRequest
+from ...engine.browser import CorsRequest, Failure
 from ...engine.call_input import call_problems
+from ...engine.engines import ALL_ENGINES, MODELS, Engine, lines
 from ...models import RejectedPreflight
 from ...portable import ImportFileError, apply_import, export_policies, parse, plan_import
 from ...probe import probe
@@ -119,6 +120,12 @@ class Command(BaseCommand):
             sub.add_argument(
                 "--credentials", action="store_true", help="fetch() with credentials 'include'."
             )
+            sub.add_argument(
+                "--browser",
+                choices=[*(engine.value for engine in ALL_ENGINES), "all"],
+                default="all",
+                help="Whose console lines to print: chromium, firefox, webkit or all (default).",
+            )
 
     def handle(self, *args: Any, action: str, **options: Any) -> None:
         if action == "prune-audit":
@@ -151,6 +158,8 @@ class Command(BaseCommand):
                 headers=headers,
                 credentials=options["credentials"],
             )
+            choice = options["browser"]
+            self.engines = ALL_ENGINES if choice == "all" else (Engine(choice),)
             allowed = (
                 self._explain(request) if action == "explain" else self._probe(request, options)
             )
@@ -268,7 +277,9 @@ class Command(BaseCommand):
             self.stdout.write(f"{label + ':':<11} {outcome}")
             for name, value in decision.headers:
                 self.stdout.write(f"            {name}: {value}")
-        return self._verdict(result.browser_message, result.advice, [], [])
+        return self._verdict(
+            self._lines(request, request.url, result.failure), result.advice, [], []
+        )
 
     def _probe(self, request: CorsRequest, options: dict[str, Any]) -> bool:
         space = options["address_space"]
@@ -296,16 +307,39 @@ class Command(BaseCommand):
                     "content-type",
                 ):
                     self.stdout.write(f"            {name}: {value}")
-        return self._verdict(report.message, report.advice, report.warnings, report.notes)
+        trace = report.trace
+        return self._verdict(
+            self._lines(request, trace.url, trace.failure),
+            report.advice,
+            report.warnings,
+            report.notes,
+        )
+
+    def _lines(
+        self, request: CorsRequest, url: str, failure: Failure | None
+    ) -> dict[Engine, tuple[str, ...]] | None:
+        """Each chosen engine's console lines, or None when the call passes."""
+        if failure is None:
+            return None
+        return {engine: lines(engine, request, url, failure) for engine in self.engines}
 
     def _verdict(
-        self, message: str | None, advice: Advice | None, warnings: list[str], notes: list[str]
+        self,
+        seen: dict[Engine, tuple[str, ...]] | None,
+        advice: Advice | None,
+        warnings: list[str],
+        notes: list[str],
     ) -> bool:
-        if message is None:
+        if seen is None:
             self.stdout.write(self.style.SUCCESS("Browser:    PASS"))
         else:
             self.stdout.write(self.style.ERROR("Browser:    BLOCKED"))
-            self.stdout.write(f"Console:    {message}")
+            for engine, logged in seen.items():
+                label = CONSOLE_LABELS[engine]
+                if not logged:
+                    self.stdout.write(f"{label:<11} ({MODELS[engine].label} has no such check)")
+                for index, line in enumerate(logged):
+                    self.stdout.write(f"{label if index == 0 else '':<11} {line}")
         if advice is not None:
             self.stdout.write(f"Cause:      {advice.cause}")
             self.stdout.write(f"Fix:        {advice.fix}")
@@ -313,7 +347,11 @@ class Command(BaseCommand):
             self.stdout.write(self.style.WARNING(f"Warning:    {warning}"))
         for note in notes:
             self.stdout.write(f"Note:       {note}")
-        return message is None
+        return seen is None
+
+
+# Chromium's line keeps the plain 'Console:' label it always had.
+CONSOLE_LABELS = {Engine.CHROMIUM: "Console:", Engine.FIREFOX: "Firefox:", Engine.WEBKIT: "WebKit:"}
 
 
 def _share_global_options(parser: CommandParser) -> None:

@@ -1,0 +1,263 @@
+"""Three browser engines side by side: their console sentences and where they part ways.
+
+The checks (``browser``) follow Chromium's order; a refused call reads differently in each engine,
+and a few behaviours differ. Everything engine-specific lives in the one table below, so
+``explain``, ``probe``, the audit and the troubleshooting page all speak from it. Sentences were
+observed in Chromium 156, Firefox 153.8 ESR and WebKitGTK 2.50.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+
+from .browser import CHROMIUM, REDIRECT_STATUSES, Check, CorsRequest, Failure, Stage, console_line
+
+
+class Engine(str, Enum):
+    """A browser engine the model speaks for."""
+
+    CHROMIUM = "chromium"
+    FIREFOX = "firefox"
+    WEBKIT = "webkit"
+
+
+_Q = "\u2018{}\u2019"  # Firefox quotes names and values in typographic single quotes.
+_ACAO = _Q.format("Access-Control-Allow-Origin")
+FIREFOX_BLOCKED = (
+    "Cross-Origin Request Blocked: The Same Origin Policy disallows reading the remote resource "
+    "at {url}. "
+)
+FIREFOX_NOT_SUCCEEDED = "(Reason: CORS request did not succeed). Status code: (null)."
+FIREFOX_STATUS = " Status code: {status}."
+# Firefox 153 ESR: the '(Reason: ...)' after FIREFOX_BLOCKED, keyed by the same checks.
+FIREFOX: dict[Check, str] = {
+    Check.ALLOW_ORIGIN_MISSING: f"(Reason: CORS header {_ACAO} missing).{FIREFOX_STATUS}",
+    Check.ALLOW_ORIGIN_MULTIPLE: f"(Reason: Multiple CORS header {_ACAO} not allowed).",
+    Check.ALLOW_ORIGIN_WILDCARD: (
+        f"(Reason: Credential is not supported if the CORS header {_ACAO} is \u2018*\u2019)."
+    ),
+    Check.ALLOW_ORIGIN_MISMATCH: (
+        f"(Reason: CORS header {_ACAO} does not match \u2018{{value}}\u2019)."
+    ),
+    Check.PREFLIGHT_STATUS: f"(Reason: CORS preflight response did not succeed).{FIREFOX_STATUS}",
+    Check.PREFLIGHT_REDIRECT: "(Reason: CORS request external redirect not allowed).",
+    Check.ALLOW_CREDENTIALS: (
+        "(Reason: expected \u2018true\u2019 in CORS header "
+        "\u2018Access-Control-Allow-Credentials\u2019)."
+    ),
+    Check.METHODS_UNPARSEABLE: (
+        "(Reason: invalid token \u2018{value}\u2019 in CORS header "
+        "\u2018Access-Control-Allow-Methods\u2019)."
+    ),
+    Check.METHOD_NOT_ALLOWED: (
+        "(Reason: Did not find method in CORS header \u2018Access-Control-Allow-Methods\u2019)."
+    ),
+    Check.HEADERS_UNPARSEABLE: (
+        "(Reason: invalid token \u2018{value}\u2019 in CORS header "
+        "\u2018Access-Control-Allow-Headers\u2019)."
+    ),
+    Check.HEADER_NOT_ALLOWED: (
+        "(Reason: header \u2018{value}\u2019 is not allowed according to header "
+        "\u2018Access-Control-Allow-Headers\u2019 from CORS preflight response)."
+    ),
+    Check.ADDRESS_SPACE: "",
+    Check.TOO_MANY_REDIRECTS: "",
+}
+WEBKIT_CANNOT_LOAD = "Fetch API cannot load {url} due to access control checks."
+WEBKIT_STATUS = " Status code: {status}"
+_WEBKIT_ORIGIN = "Origin {origin} is not allowed by Access-Control-Allow-Origin." + WEBKIT_STATUS
+# WebKitGTK 2.50: the first console line; WEBKIT_CANNOT_LOAD follows it.
+WEBKIT: dict[Check, str] = {
+    Check.ALLOW_ORIGIN_MISSING: _WEBKIT_ORIGIN,
+    Check.ALLOW_ORIGIN_MULTIPLE: _WEBKIT_ORIGIN,
+    Check.ALLOW_ORIGIN_WILDCARD: (
+        "Cannot use wildcard in Access-Control-Allow-Origin when credentials flag is true."
+    ),
+    Check.ALLOW_ORIGIN_MISMATCH: _WEBKIT_ORIGIN,
+    Check.PREFLIGHT_STATUS: "Preflight response is not successful." + WEBKIT_STATUS,
+    Check.PREFLIGHT_REDIRECT: "Preflight response is not successful." + WEBKIT_STATUS,
+    Check.ALLOW_CREDENTIALS: (
+        'Credentials flag is true, but Access-Control-Allow-Credentials is not "true".'
+    ),
+    Check.METHODS_UNPARSEABLE: "Method {value} is not allowed by Access-Control-Allow-Methods.",
+    Check.METHOD_NOT_ALLOWED: "Method {value} is not allowed by Access-Control-Allow-Methods.",
+    Check.HEADERS_UNPARSEABLE: (
+        "Request header field {value} is not allowed by Access-Control-Allow-Headers."
+    ),
+    Check.HEADER_NOT_ALLOWED: (
+        "Request header field {value} is not allowed by Access-Control-Allow-Headers."
+    ),
+    Check.ADDRESS_SPACE: "",
+    Check.TOO_MANY_REDIRECTS: "",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class EngineModel:
+    """One engine: its name, what a blocked fetch() rejects with, its limits, its deviations."""
+
+    engine: Engine
+    label: str
+    rejection: str
+    max_age_cap: int
+    checks_address_space: bool
+    forbids_user_agent: bool
+    differences: tuple[str, ...]
+
+
+MODELS: dict[Engine, EngineModel] = {
+    Engine.CHROMIUM: EngineModel(
+        Engine.CHROMIUM,
+        "Chromium 156",
+        "TypeError: Failed to fetch",
+        7200,
+        checks_address_space=True,
+        forbids_user_agent=True,
+        differences=(
+            "Max-Age is capped at 7200 seconds (missing: 5 seconds).",
+            "'*' in Access-Control-Allow-Headers covers Authorization (the standard says it "
+            "never does); only a DevTools issue flags it.",
+            "A page in a more public address space may not call a private or loopback one "
+            "(Private Network Access): the call is refused before any request.",
+            "User-Agent set by the page is dropped, so it never causes a preflight.",
+        ),
+    ),
+    Engine.FIREFOX: EngineModel(
+        Engine.FIREFOX,
+        "Firefox 153 ESR",
+        "TypeError: NetworkError when attempting to fetch resource.",
+        86400,
+        checks_address_space=False,
+        forbids_user_agent=False,
+        differences=(
+            "Max-Age is capped at 86400 seconds (missing: 5 seconds).",
+            "User-Agent is not a forbidden header: setting it makes the call preflighted.",
+            "A redirect that turns a preflighted request into a GET (303, or 301/302 of a "
+            "POST) is refused at the target unless it grants the original preflight.",
+            "Too many redirects logs only '" + FIREFOX_NOT_SUCCEEDED + "'",
+            "'*' in Access-Control-Allow-Headers covers Authorization while the pref "
+            "network.cors_preflight.authorization_covered_by_wildcard is true (the default).",
+            "A single Access-Control-Allow-Origin line holding a list is reported as a "
+            "mismatch with the whole list, not as multiple values.",
+            "A redirected preflight is first checked for Access-Control-Allow-Origin.",
+            "No address-space check: a public page may call loopback addresses.",
+            "Every refusal is logged with the response's URL; most add a second line, "
+            "'" + FIREFOX_NOT_SUCCEEDED + "'",
+        ),
+    ),
+    Engine.WEBKIT: EngineModel(
+        Engine.WEBKIT,
+        "WebKitGTK 2.50",
+        "TypeError: Load failed",
+        600,
+        checks_address_space=False,
+        forbids_user_agent=False,
+        differences=(
+            "Max-Age is capped at 600 seconds.",
+            "A preflight answered with a non-2xx status fails on its status first, whatever "
+            "its CORS headers.",
+            "Header names are quoted as the page wrote them (X-Api-Key), not lower-cased.",
+            "User-Agent is not a forbidden header: setting it makes the call preflighted.",
+            "A redirect that turns the request into a GET (303, or 301/302 of a POST) is "
+            "refused when the original request needed a preflight.",
+            "No address-space check: a public page may call loopback addresses.",
+        ),
+    ),
+}
+ALL_ENGINES = tuple(Engine)
+
+
+def _written_name(request: CorsRequest, lowered: str) -> str:
+    """The header name as the page wrote it: WebKit quotes it so."""
+    for name, _ in request.headers:
+        if name.lower() == lowered:
+            return name
+    return lowered
+
+
+def lines(
+    engine: Engine, request: CorsRequest, url: str, failure: Failure, origin: str | None = None
+) -> tuple[str, ...]:
+    """The console lines ``engine`` logs for one failure at ``url`` (after any redirects).
+
+    Empty when the engine has no such check (address space, for Firefox and WebKit).
+    """
+    if engine is Engine.CHROMIUM:
+        return (console_line(request.origin, url, request.url, failure),)
+    status = "" if failure.status is None else str(failure.status)
+    if engine is Engine.FIREFOX:
+        text = FIREFOX[failure.check]
+        if not text:
+            return ()
+        shown = _Q.format(url) if failure.check is Check.ALLOW_ORIGIN_WILDCARD else url
+        found = [
+            FIREFOX_BLOCKED.format(url=shown) + text.format(value=failure.value, status=status)
+        ]
+        if failure.check is Check.PREFLIGHT_REDIRECT:
+            found.append(
+                FIREFOX_BLOCKED.format(url=url)
+                + FIREFOX[Check.PREFLIGHT_STATUS].format(status=status)
+            )
+        if failure.stage is Stage.PREFLIGHT or failure.status in REDIRECT_STATUSES:
+            found.append(FIREFOX_BLOCKED.format(url=url) + FIREFOX_NOT_SUCCEEDED)
+        return tuple(found)
+    text = WEBKIT[failure.check]
+    if not text:
+        return ()
+    check = failure.check
+    if (
+        failure.stage is Stage.PREFLIGHT
+        and failure.status is not None
+        and not 200 <= failure.status < 300
+    ):
+        check = Check.PREFLIGHT_STATUS
+        text = WEBKIT[check]
+    value = failure.value
+    if check is Check.HEADER_NOT_ALLOWED:
+        value = _written_name(request, value)
+    first = text.format(value=value, status=status, origin=origin or request.origin)
+    return (first, WEBKIT_CANNOT_LOAD.format(url=url))
+
+
+def every_sentence(engine: Engine) -> tuple[str, ...]:
+    """Every sentence template ``engine`` can log, placeholders left in: for the docs' check."""
+    table = {Engine.CHROMIUM: CHROMIUM, Engine.FIREFOX: FIREFOX, Engine.WEBKIT: WEBKIT}[engine]
+    found = [text for text in table.values() if text]
+    if engine is Engine.FIREFOX:
+        found.append(FIREFOX_NOT_SUCCEEDED)
+    if engine is Engine.WEBKIT:
+        found.append(WEBKIT_CANNOT_LOAD)
+    return tuple(dict.fromkeys(found))
+
+
+@dataclass(frozen=True, slots=True)
+class Pasted:
+    """What a console line pasted from any engine tells about the call: its URL and origin."""
+
+    url: str | None
+    origin: str | None
+
+
+MAX_PASTED = 4096
+_PASTED_URL = (
+    re.compile(r"Access to fetch at '([^'\s]+)'"),
+    re.compile(r"disallows reading the remote resource at \u2018?([^\s\u2018\u2019]+?)\u2019?\. "),
+    re.compile(r"Fetch API cannot load (\S+) due to access control checks"),
+)
+_PASTED_ORIGIN = (
+    re.compile(r"from origin '([^'\s]+)' has been blocked"),
+    re.compile(r"Origin (\S+) is not allowed by Access-Control-Allow-Origin"),
+)
+
+
+def parse_pasted(text: str) -> Pasted | None:
+    """The URL and origin a pasted console line names, or None when it is no engine's line.
+
+    Firefox names no origin, WebKit names it only when Allow-Origin was the failing check.
+    """
+    text = text[:MAX_PASTED]
+    url = next((m.group(1) for p in _PASTED_URL if (m := p.search(text))), None)
+    origin = next((m.group(1) for p in _PASTED_ORIGIN if (m := p.search(text))), None)
+    return None if url is None and origin is None else Pasted(url, origin)

@@ -1,0 +1,98 @@
+"""The three-engine table: each engine's words for a failure, as the engines were seen to log."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from django_preflight.engine.browser import Check, CorsRequest, Failure, Stage
+from django_preflight.engine.engines import (
+    ALL_ENGINES,
+    FIREFOX,
+    FIREFOX_BLOCKED,
+    MODELS,
+    WEBKIT,
+    Engine,
+    every_sentence,
+    lines,
+)
+
+URL = "http://api.example/notes/"
+CALL = CorsRequest(URL, "http://app.example", "PUT", (("X-Api-Key", "k"),))
+BLOCKED = (
+    "Cross-Origin Request Blocked: The Same Origin Policy disallows reading the remote resource "
+    f"at {URL}. "
+)
+
+
+def test_every_engine_words_every_check() -> None:
+    assert set(FIREFOX) == set(WEBKIT) == set(Check)
+    assert set(MODELS) == set(ALL_ENGINES)
+
+
+def test_firefox_quotes_the_status_of_a_404_preflight() -> None:
+    failure = Failure(Check.ALLOW_ORIGIN_MISSING, Stage.PREFLIGHT, status=404)
+    assert lines(Engine.FIREFOX, CALL, URL, failure) == (
+        BLOCKED + "(Reason: CORS header \u2018Access-Control-Allow-Origin\u2019 missing). "
+        "Status code: 404.",
+        BLOCKED + "(Reason: CORS request did not succeed). Status code: (null).",
+    )
+
+
+def test_firefox_logs_one_line_when_the_response_itself_is_refused() -> None:
+    failure = Failure(Check.ALLOW_ORIGIN_MISSING, Stage.ACTUAL, status=200)
+    assert len(lines(Engine.FIREFOX, CALL, URL, failure)) == 1
+
+
+def test_webkit_fails_a_non_2xx_preflight_on_its_status() -> None:
+    failure = Failure(Check.ALLOW_ORIGIN_MISSING, Stage.PREFLIGHT, status=404)
+    assert lines(Engine.WEBKIT, CALL, URL, failure) == (
+        "Preflight response is not successful. Status code: 404",
+        f"Fetch API cannot load {URL} due to access control checks.",
+    )
+
+
+def test_webkit_quotes_a_header_name_as_the_page_wrote_it() -> None:
+    failure = Failure(Check.HEADER_NOT_ALLOWED, Stage.PREFLIGHT, "x-api-key", status=204)
+    assert lines(Engine.WEBKIT, CALL, URL, failure)[0] == (
+        "Request header field X-Api-Key is not allowed by Access-Control-Allow-Headers."
+    )
+    chromium = lines(Engine.CHROMIUM, CALL, URL, failure)[0]
+    assert "Request header field x-api-key is not allowed" in chromium
+
+
+def test_only_chromium_checks_address_spaces() -> None:
+    failure = Failure(Check.ADDRESS_SPACE, Stage.ACTUAL, "loopback")
+    assert lines(Engine.FIREFOX, CALL, URL, failure) == ()
+    assert lines(Engine.WEBKIT, CALL, URL, failure) == ()
+    assert [m.engine for m in MODELS.values() if m.checks_address_space] == [Engine.CHROMIUM]
+
+
+def test_max_age_caps_differ() -> None:
+    assert {e: m.max_age_cap for e, m in MODELS.items()} == {
+        Engine.CHROMIUM: 7200,
+        Engine.FIREFOX: 86400,
+        Engine.WEBKIT: 600,
+    }
+
+
+def _docs_text() -> str:
+    """The troubleshooting page as a reader sees it: quotes unwrapped, escapes undone."""
+    text = (Path(__file__).resolve().parent.parent / "docs" / "troubleshooting.md").read_text()
+    text = re.sub(r"\n> ?", " ", text)
+    for escaped, plain in (("&lt;", "<"), ("&gt;", ">"), ("\\*", "*"), ("\\`", "`")):
+        text = text.replace(escaped, plain)
+    return text
+
+
+@pytest.mark.parametrize("engine", ALL_ENGINES, ids=[engine.value for engine in ALL_ENGINES])
+def test_troubleshooting_lists_every_sentence_of_every_engine(engine: Engine) -> None:
+    text = _docs_text()
+    missing = []
+    for template in (*every_sentence(engine), FIREFOX_BLOCKED):
+        parts = re.split(r"\{\w+\}", template)
+        if not re.search(".*?".join(re.escape(part) for part in parts), text):
+            missing.append(template)
+    assert missing == []
