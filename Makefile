@@ -1,9 +1,11 @@
 # The two set-up commands: `make demo` and `make test`. Both create .venv on first use.
+# `make test` runs the fast tiers (unit, admin, engine); each slow tier has its own target and
+# `make test-all` runs every tier, with coverage.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test lint docs docs-serve versions versions-ci wheel screenshots clean
+.PHONY: install demo test test-browser test-servers test-services test-floods test-properties test-all lint docs docs-serve versions versions-ci wheel screenshots clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,7 +26,27 @@ $(VENV)/.demo-installed: pyproject.toml
 demo: $(VENV)/.demo-installed
 	$(BIN)/python manage.py rundemo $(DEMO_ARGS)
 
+SLOW_TIERS := browser or servers or services or flood or properties or packaging
+
 test: install
+	$(BIN)/python -m pytest -m "not ($(SLOW_TIERS))" $(PYTEST_ARGS)
+
+test-browser: install
+	$(BIN)/python -m pytest -m browser $(PYTEST_ARGS)
+
+test-servers: install
+	$(BIN)/python -m pytest -m servers $(PYTEST_ARGS)
+
+test-services: install
+	$(BIN)/python -m pytest -m services $(PYTEST_ARGS)
+
+test-floods: install
+	$(BIN)/python -m pytest -m flood $(PYTEST_ARGS)
+
+test-properties: install
+	$(BIN)/python -m pytest -m properties $(PYTEST_ARGS)
+
+test-all: install
 	$(BIN)/python -m pytest --cov --cov-report=term $(PYTEST_ARGS)
 
 lint: install

@@ -1,4 +1,8 @@
-"""Part 5: each stack under gunicorn, loaded by wrk over loopback, runs interleaved."""
+"""Part 5: each stack under gunicorn and under uvicorn, loaded by wrk over loopback, interleaved.
+
+The floor (a middleware answering a constant 204) runs beside the two libraries, so each is
+also judged as a share of what Django itself can serve.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +13,9 @@ from typing import Any
 from benchmarks import stacks, stats, workload
 from benchmarks.load import run_wrk
 from benchmarks.plan import Plan
-from benchmarks.serve import Server
+from benchmarks.serve import SERVERS, Server
 
-E2E_STACKS = (stacks.OURS, stacks.CORS_HEADERS)
+E2E_STACKS = (stacks.OURS, stacks.CORS_HEADERS, stacks.FLOOR)
 READY_TIMEOUT = 300.0
 SETTLE_SECONDS = 1.0
 
@@ -21,9 +25,10 @@ def run(plan: Plan, log: Callable[[str], None]) -> dict[str, Any]:
     servers: list[Server] = []
     try:
         for exact in plan.e2e_exact:
-            for stack in E2E_STACKS:
-                servers.append(Server(stack, workload.Size(exact), plan.e2e_workers))
-        log(f"starting {len(servers)} gunicorn servers")
+            for server in SERVERS:
+                for stack in E2E_STACKS:
+                    servers.append(Server(stack, workload.Size(exact), plan.e2e_workers, server))
+        log(f"starting {len(servers)} servers")
         for server in servers:
             server.wait_ready(READY_TIMEOUT)
         runs: dict[int, list[dict[str, Any]]] = {id(s): [] for s in servers}
@@ -38,15 +43,16 @@ def run(plan: Plan, log: Callable[[str], None]) -> dict[str, Any]:
     finally:
         for server in servers:
             server.stop()
-    results: dict[str, dict[str, Any]] = {}
+    results: dict[str, dict[str, dict[str, Any]]] = {}
     for server in servers:
-        results.setdefault(str(server.size.exact), {})[server.stack] = _summary(runs[id(server)])
+        by_size = results.setdefault(server.server, {})
+        by_size.setdefault(str(server.size.exact), {})[server.stack] = _summary(runs[id(server)])
     return {
         "workers": plan.e2e_workers,
         "connections": plan.e2e_connections,
         "seconds": plan.e2e_seconds,
         "reps": plan.e2e_reps,
-        "by_size": results,
+        "by_server": results,
     }
 
 

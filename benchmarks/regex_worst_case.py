@@ -20,8 +20,8 @@ import sys
 import time
 from collections.abc import Callable
 
+from django_preflight.engine import OriginKind, OriginSpec, PolicySpec, build_policy_set
 from django_preflight.engine.origins import compile_origin_regex
-from django_preflight.engine.policy import OriginKind, OriginSpec, PolicySpec, build_policy_set
 
 LENGTHS = (100, 1_000, 10_000)
 SEEDS = (1, 2, 3)

@@ -136,6 +136,7 @@ def snapshot_section(snapshot: dict[str, Any]) -> str:
             f"{max(build['wall_seconds']):.3f}",
             f"{build['held_bytes'] / MB:.1f}",
             f"{build['peak_bytes'] / MB:.1f}",
+            str(build["compilations"]["second_compilations"]),
         ]
     ]
     header = [
@@ -145,6 +146,7 @@ def snapshot_section(snapshot: dict[str, Any]) -> str:
         "build wall s (max)",
         "held MB",
         "peak MB",
+        "second compilations",
     ]
     latencies = propagation["latencies"]
     change = [
@@ -167,27 +169,41 @@ def snapshot_section(snapshot: dict[str, Any]) -> str:
 
 
 def end_to_end_section(e2e: dict[str, Any]) -> str:
-    """Part 5: gunicorn + wrk."""
+    """Part 5: gunicorn and uvicorn + wrk."""
     rows = []
-    for size, by_stack in e2e["by_size"].items():
-        for stack in (OURS, CORS):
-            got = by_stack[stack]
-            rows.append(
-                [
-                    f"{int(size):,}",
-                    stack,
-                    f"{got['per_second']:,.0f}",
-                    f"{got['p50_us'] / 1000:.2f}",
-                    f"{got['p90_us'] / 1000:.2f}",
-                    f"{got['p99_us'] / 1000:.2f}",
-                    str(got["errors"]),
-                ]
-            )
-    header = ["origins", "stack", "preflights/s", "p50 ms", "p90 ms", "p99 ms", "errors"]
+    for server, by_size in e2e["by_server"].items():
+        for size, by_stack in by_size.items():
+            floor = by_stack[FLOOR]["per_second"]
+            for stack in (OURS, CORS, FLOOR):
+                got = by_stack[stack]
+                rows.append(
+                    [
+                        server,
+                        f"{int(size):,}",
+                        stack,
+                        f"{got['per_second']:,.0f}",
+                        f"{got['per_second'] / floor:.2f}" if floor else "n/a",
+                        f"{got['p50_us'] / 1000:.2f}",
+                        f"{got['p90_us'] / 1000:.2f}",
+                        f"{got['p99_us'] / 1000:.2f}",
+                        str(got["errors"]),
+                    ]
+                )
+    header = [
+        "server",
+        "origins",
+        "stack",
+        "preflights/s",
+        "x floor",
+        "p50 ms",
+        "p90 ms",
+        "p99 ms",
+        "errors",
+    ]
     return (
-        "### 5. gunicorn + wrk, allowed preflight "
-        f"({e2e['workers']} sync workers, {e2e['connections']} connections, "
-        f"{e2e['seconds']} s x {e2e['reps']} runs, medians)\n\n" + table(header, rows, 2)
+        "### 5. gunicorn (sync) and uvicorn + wrk, allowed preflight "
+        f"({e2e['workers']} workers, {e2e['connections']} connections, "
+        f"{e2e['seconds']} s x {e2e['reps']} runs, medians)\n\n" + table(header, rows, 3)
     )
 
 

@@ -1,7 +1,9 @@
-"""Gunicorn serving one stack on loopback, started and stopped by its PID.
+"""Gunicorn (WSGI, sync workers) or uvicorn (ASGI) serving one stack on loopback, started and
+stopped by its PID.
 
-A server counts as ready once every worker has loaded the application and one preflight over
-HTTP has been answered with the grant.
+A gunicorn server counts as ready once every worker has loaded the application, a uvicorn one
+once it answers; then one preflight over HTTP must be answered with the grant (the floor answers
+every request with a bare 204).
 """
 
 from __future__ import annotations
@@ -25,8 +27,12 @@ STOP_TIMEOUT = 15.0
 POLL_SECONDS = 0.05
 
 
+GUNICORN, UVICORN = "gunicorn", "uvicorn"
+SERVERS = (GUNICORN, UVICORN)
+
+
 class ServerError(RuntimeError):
-    """Gunicorn exited, did not get ready in time, or answered the preflight wrongly."""
+    """The server exited, did not get ready in time, or answered the preflight wrongly."""
 
 
 def free_port() -> int:
@@ -58,10 +64,32 @@ def gunicorn_command(port: int, workers: int) -> list[str]:
     ]
 
 
-class Server:
-    """One gunicorn master and its sync workers, serving ``stack`` at ``size``."""
+def uvicorn_command(port: int, workers: int) -> list[str]:
+    """uvicorn's defaults, loopback only, quiet logs; Django runs the middleware async."""
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+        "benchmarks.project.asgi:application",
+    ]
 
-    def __init__(self, stack: str, size: workload.Size, workers: int) -> None:
+
+class Server:
+    """One gunicorn or uvicorn master and its workers, serving ``stack`` at ``size``."""
+
+    def __init__(
+        self, stack: str, size: workload.Size, workers: int, server: str = GUNICORN
+    ) -> None:
+        self.server = server
         self.stack = stack
         self.size = size
         self.workers = workers
@@ -74,8 +102,9 @@ class Server:
             **size.env(),
         }
         try:
+            command = gunicorn_command if server == GUNICORN else uvicorn_command
             self.process = subprocess.Popen(
-                gunicorn_command(self.port, workers),
+                command(self.port, workers),
                 stdout=self._log,
                 stderr=subprocess.STDOUT,
                 cwd=pool.REPO_ROOT,
@@ -93,16 +122,28 @@ class Server:
         return f"http://{HOST}:{self.port}{workload.PATH}"
 
     def wait_ready(self, timeout: float) -> None:
-        """Wait until every worker has loaded the application, then check one preflight."""
+        """Wait until the workers have loaded the application, then check one preflight."""
         deadline = time.monotonic() + timeout
         ready_dir = Path(self._ready_dir.name)
-        while len(list(ready_dir.iterdir())) < self.workers:
+        while not self._ready(ready_dir):
             if self.process.poll() is not None:
-                raise ServerError(f"gunicorn for {self.stack} exited: {self.log_tail()}")
+                raise ServerError(f"{self.server} for {self.stack} exited: {self.log_tail()}")
             if time.monotonic() > deadline:
-                raise ServerError(f"gunicorn for {self.stack} not ready within {timeout:.0f} s")
+                raise ServerError(
+                    f"{self.server} for {self.stack} not ready within {timeout:.0f} s"
+                )
             time.sleep(POLL_SECONDS)
         self.check_preflight()
+
+    def _ready(self, ready_dir: Path) -> bool:
+        """Gunicorn's workers report in through a hook; uvicorn is ready once it answers."""
+        if self.server == GUNICORN:
+            return len(list(ready_dir.iterdir())) >= self.workers
+        try:
+            with socket.create_connection((HOST, self.port), timeout=1):
+                return True
+        except OSError:
+            return False
 
     def check_preflight(self) -> None:
         """The allowed preflight over HTTP must carry the grant, as in the in-process checks."""
@@ -115,7 +156,8 @@ class Server:
         finally:
             connection.close()
         allow_origin = response.getheader("Access-Control-Allow-Origin")
-        if response.status >= 300 or allow_origin != probe.origin:
+        expected = None if self.stack == stacks.FLOOR else probe.origin
+        if response.status >= 300 or allow_origin != expected:
             raise ServerError(
                 f"{self.stack} over HTTP: status {response.status}, "
                 f"Access-Control-Allow-Origin {allow_origin!r}"

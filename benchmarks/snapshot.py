@@ -50,6 +50,57 @@ def measure_build(reps: int) -> dict[str, Any]:
         "held_bytes": held - baseline,
         "peak_bytes": peak - baseline,
         "origin_entries": snapshot.origin_count,
+        "compilations": count_compilations(),
+    }
+
+
+def count_compilations() -> dict[str, int]:
+    """How often one snapshot build parses each kind of entry, against how many there are.
+
+    The engine's own parsers are wrapped with counters for one build: a pattern compiled or a
+    prefix checked a second time shows as a count above its number of entries.
+    """
+    from django_preflight.engine import compiler
+    from django_preflight.engine.policy import build_policy_set
+    from django_preflight.engine.specs import OriginKind
+    from django_preflight.mapping import load_specs
+
+    specs = load_specs()
+    counts: dict[str, int] = {}
+
+    def counted(name: str, function: Any) -> Any:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            counts[name] = counts.get(name, 0) + 1
+            return function(*args, **kwargs)
+
+        return wrapper
+
+    patched = {
+        "compile_origin_regex": counted("regex", compiler.compile_origin_regex),
+        "normalise_subdomain_pattern": counted("subdomain", compiler.normalise_subdomain_pattern),
+        "POLICY_RULES": tuple(
+            counted("path_prefix", rule) if rule is compiler.check_path_prefix else rule
+            for rule in compiler.POLICY_RULES
+        ),
+    }
+    originals = {name: getattr(compiler, name) for name in patched}
+    try:
+        for name, value in patched.items():
+            setattr(compiler, name, value)
+        build_policy_set(specs)
+    finally:
+        for name, value in originals.items():
+            setattr(compiler, name, value)
+    entries = {
+        "regex": sum(o.kind is OriginKind.REGEX for s in specs for o in s.origins),
+        "subdomain": sum(o.kind is OriginKind.SUBDOMAIN for s in specs for o in s.origins),
+        "path_prefix": len(specs),
+    }
+    second = sum(max(0, counts.get(kind, 0) - entries[kind]) for kind in entries)
+    return {
+        **{f"{kind}_entries": n for kind, n in entries.items()},
+        **{f"{kind}_parsed": counts.get(kind, 0) for kind in entries},
+        "second_compilations": second,
     }
 
 

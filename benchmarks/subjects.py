@@ -106,34 +106,9 @@ class EngineSubject:
     """The pure decision engine on a snapshot compiled from plain values, no Django at all."""
 
     def __init__(self, size: workload.Size) -> None:
-        from django_preflight.engine import (
-            OriginKind,
-            OriginSpec,
-            PolicySpec,
-            RequestFacts,
-            build_policy_set,
-        )
+        from django_preflight.engine import RequestFacts, build_policy_set
 
-        origins = (
-            *(OriginSpec(OriginKind.EXACT, v) for v in workload.exact_origins(size.exact)),
-            *(
-                OriginSpec(OriginKind.SUBDOMAIN, v)
-                for v in workload.wildcard_patterns(size.wildcards)
-            ),
-            *(OriginSpec(OriginKind.REGEX, v) for v in workload.regex_patterns(size.regexes)),
-        )
-        spec = PolicySpec(
-            id=1,
-            name="benchmarks",
-            path_prefix=workload.PATH_PREFIX,
-            allow_credentials=workload.CREDENTIALS,
-            allowed_methods=workload.METHODS,
-            allowed_headers=workload.HEADERS,
-            exposed_headers=workload.EXPOSED,
-            max_age=workload.MAX_AGE,
-            origins=origins,
-        )
-        self.policies = build_policy_set([spec])
+        self.policies = build_policy_set([workload.policy_spec(size)])
         self.facts = {
             kind: RequestFacts(
                 method=probe.method,

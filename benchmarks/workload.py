@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from django_preflight.engine import PolicySpec
 
 PATH = "/api/notes/"
 PATH_PREFIX = "/api/"
@@ -28,6 +32,29 @@ NO_ORIGIN = "no_origin"
 KINDS = (ALLOWED_PREFLIGHT, REFUSED_PREFLIGHT, ALLOWED_GET, NO_ORIGIN)
 PREFLIGHT_KINDS = (ALLOWED_PREFLIGHT, REFUSED_PREFLIGHT)
 ALLOWED_KINDS = frozenset({ALLOWED_PREFLIGHT, ALLOWED_GET})
+
+
+def policy_spec(size: Size) -> PolicySpec:
+    """Our side's one policy with every origin entry of ``size``."""
+    from django_preflight.engine import OriginKind, OriginSpec, PolicySpec
+
+    origins = (
+        *(OriginSpec(OriginKind.EXACT, v) for v in exact_origins(size.exact)),
+        *(OriginSpec(OriginKind.SUBDOMAIN, v) for v in wildcard_patterns(size.wildcards)),
+        *(OriginSpec(OriginKind.REGEX, v) for v in regex_patterns(size.regexes)),
+    )
+    return PolicySpec(
+        id=1,
+        name="benchmarks",
+        path_prefix=PATH_PREFIX,
+        allow_credentials=CREDENTIALS,
+        allowed_methods=METHODS,
+        allowed_headers=HEADERS,
+        exposed_headers=EXPOSED,
+        max_age=MAX_AGE,
+        origins=origins,
+    )
+
 
 _ENV_EXACT = "PREFLIGHT_BENCH_EXACT"
 _ENV_WILDCARDS = "PREFLIGHT_BENCH_WILDCARDS"

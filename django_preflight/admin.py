@@ -29,7 +29,7 @@ from .declared import declared_names
 from .engine.browser import CorsRequest
 from .engine.engines import MODELS, parse_pasted
 from .engine.explain import console_lines
-from .engine.policy import MAX_AGE_BROWSER_CAP
+from .engine.limits import MAX_AGE_BROWSER_CAP
 from .forms import AllowedOriginInlineForm, AllowedOriginInlineFormSet, TestRequestForm
 from .models import AllowedOrigin, CorsPolicy, RejectedPreflight
 from .routing import diagnose_call, views_by_policy
@@ -47,6 +47,19 @@ if TYPE_CHECKING:
 else:
     _PolicyAdminBase = _OriginAdminBase = _RejectedAdminBase = admin.ModelAdmin
     _OriginInlineBase = admin.TabularInline
+
+REFUSAL_FIELDS = (
+    "origin",
+    "path",
+    "request_method",
+    "request_headers",
+    "reason",
+    "detail",
+    "policy",
+    "enforcement",
+    "row_kind",
+)
+"""What a refused preflight was, as the audit's page shows it (read-only)."""
 
 ADMIN_CSS = {"all": ("django_preflight/admin.css",)}
 """Keeps the policy form and the audit list within a 1280-pixel window."""
@@ -357,30 +370,18 @@ class CorsPolicyAdmin(_PolicyAdminBase):
     @admin.action(description=_("Enable selected policies"), permissions=("change",))
     def enable_policies(self, request: HttpRequest, queryset: QuerySet[CorsPolicy]) -> None:
         """Turn policies on in one UPDATE."""
-        count = self._set_enabled(request, queryset, enabled=True)
-        self.message_user(
-            request,
-            ngettext("Enabled %(count)d policy.", "Enabled %(count)d policies.", count)
-            % {"count": count},
-            messages.SUCCESS,
-        )
+        self._set_enabled(request, queryset, enabled=True)
 
     @admin.action(description=_("Disable selected policies"), permissions=("change",))
     def disable_policies(self, request: HttpRequest, queryset: QuerySet[CorsPolicy]) -> None:
         """Turn policies off in one UPDATE."""
-        count = self._set_enabled(request, queryset, enabled=False)
-        self.message_user(
-            request,
-            ngettext("Disabled %(count)d policy.", "Disabled %(count)d policies.", count)
-            % {"count": count},
-            messages.SUCCESS,
-        )
+        self._set_enabled(request, queryset, enabled=False)
 
     def _set_enabled(
         self, request: HttpRequest, queryset: QuerySet[CorsPolicy], *, enabled: bool
-    ) -> int:
+    ) -> None:
         """Update only rows that change, by primary key (the list's query may be distinct),
-        and record each change in the admin's history as a form save would."""
+        record each change in the admin's history as a form save would, and say how many."""
         rows = CorsPolicy._default_manager.using(queryset.db).filter(
             pk__in=list(queryset.values_list("pk", flat=True)), enabled=not enabled
         )
@@ -388,7 +389,12 @@ class CorsPolicyAdmin(_PolicyAdminBase):
         count = rows.update(enabled=enabled, updated_at=timezone.now())
         for policy in changed:
             self.log_change(request, policy, [{"changed": {"fields": ["Enabled"]}}])
-        return count
+        message = (
+            ngettext("Enabled %(count)d policy.", "Enabled %(count)d policies.", count)
+            if enabled
+            else ngettext("Disabled %(count)d policy.", "Disabled %(count)d policies.", count)
+        )
+        self.message_user(request, message % {"count": count}, messages.SUCCESS)
 
 
 @admin.register(AllowedOrigin)
@@ -460,35 +466,12 @@ class RejectedPreflightAdmin(_RejectedAdminBase):
     list_select_related = ("policy",)
     ordering = ("-last_seen",)
     fieldsets = (
-        (
-            _("Refused preflight"),
-            {
-                "fields": (
-                    "origin",
-                    "path",
-                    "request_method",
-                    "request_headers",
-                    "reason",
-                    "detail",
-                    "policy",
-                    "enforcement",
-                    "row_kind",
-                )
-            },
-        ),
+        (_("Refused preflight"), {"fields": REFUSAL_FIELDS}),
         (_("Diagnosis"), {"fields": ("console_message", "every_console", "cause", "fix")}),
         (_("Occurrences"), {"fields": ("count", "first_seen", "last_seen", "resolved_at")}),
     )
     readonly_fields = (
-        "origin",
-        "path",
-        "request_method",
-        "request_headers",
-        "reason",
-        "detail",
-        "policy",
-        "enforcement",
-        "row_kind",
+        *REFUSAL_FIELDS,
         "console_message",
         "every_console",
         "cause",

@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 from django.db import connections, transaction
@@ -27,6 +28,13 @@ from django.utils import timezone
 
 from . import conf, metrics
 from .engine.decision import Decision, RequestFacts
+from .engine.limits import (
+    AUDIT_DETAIL_LENGTH,
+    AUDIT_HEADERS_LENGTH,
+    AUDIT_METHOD_LENGTH,
+    AUDIT_ORIGIN_LENGTH,
+    AUDIT_PATH_LENGTH,
+)
 
 logger = logging.getLogger("django_preflight")
 
@@ -71,6 +79,43 @@ def fingerprint(key: Key) -> str:
     return hashlib.sha256("\x00".join(parts).encode()).hexdigest()
 
 
+MEMO_MAX_TEXT = 512
+"""Refusals whose values are longer than this in total are keyed without the memo, which
+therefore never holds much."""
+
+
+def entry_key(decision: Decision, facts: RequestFacts, report_only: bool, limit: int) -> Key:
+    """The audit entry a refusal counts into, with every value clipped to its column."""
+    policy_id = decision.policy.id if decision.policy is not None else None
+    size = len(facts.origin or "") + len(facts.path) + len(facts.request_headers or "")
+    make = _memoised_key if size <= MEMO_MAX_TEXT else _key
+    return make(decision.reason.value, decision.detail, policy_id, facts, report_only, limit)
+
+
+def _key(
+    reason: str,
+    detail: str,
+    policy_id: int | None,
+    facts: RequestFacts,
+    report_only: bool,
+    limit: int,
+) -> Key:
+    method = facts.request_method if facts.is_preflight else facts.method
+    return Key(
+        clip(facts.origin, min(limit, AUDIT_ORIGIN_LENGTH)),
+        clip(facts.path, min(limit, AUDIT_PATH_LENGTH)),
+        clip(method, min(limit, AUDIT_METHOD_LENGTH)),
+        clip(facts.request_headers, min(limit, AUDIT_HEADERS_LENGTH)),
+        reason,
+        clip(detail, min(limit, AUDIT_DETAIL_LENGTH)),
+        policy_id,
+        report_only=report_only,
+    )
+
+
+_memoised_key = lru_cache(maxsize=256)(_key)
+
+
 def _overflow_key(key: Key) -> Key:
     return Key(OVERFLOW, OVERFLOW, "", "", key.reason, "", None, True, key.report_only)
 
@@ -90,20 +135,17 @@ class AuditBuffer:
         settings = conf.get()
         if not settings.AUDIT_ENABLED:
             return
-        limit = settings.AUDIT_MAX_VALUE_LENGTH
-        key = Key(
-            clip(facts.origin, min(limit, 300)),
-            clip(facts.path, min(limit, 500)),
-            clip(facts.request_method if facts.is_preflight else facts.method, min(limit, 64)),
-            clip(facts.request_headers, min(limit, 500)),
-            decision.reason.value,
-            clip(decision.detail, min(limit, 100)),
-            decision.policy.id if decision.policy is not None else None,
-            report_only=report_only,
-        )
+        key = entry_key(decision, facts, report_only, settings.AUDIT_MAX_VALUE_LENGTH)
         now = timezone.now()
         with self._lock:
-            folded = self._add(key, Tally(1, now, now), settings.AUDIT_BUFFER_SIZE)
+            existing = self._pending.get(key)
+            folded = False
+            if existing is None:
+                folded = self._add(key, Tally(1, now, now), settings.AUDIT_BUFFER_SIZE)
+            else:
+                # The usual case in a flood: the same refusal again, and the latest one seen.
+                existing.count += 1
+                existing.last_seen = max(existing.last_seen, now)
         if folded:
             metrics.audit_folded(1)
         self._ensure_flusher(settings.AUDIT_FLUSH_INTERVAL)
@@ -129,6 +171,23 @@ class AuditBuffer:
         """Refusals counted but not yet written."""
         with self._lock:
             return sum(t.count for t in self._pending.values())
+
+    def reset(self) -> None:
+        """Forget every pending refusal without writing it; for tests and settings changes."""
+        with self._lock:
+            self._pending.clear()
+            self.folded = 0
+
+    @property
+    def distinct(self) -> int:
+        """Distinct entries waiting to be written (overflow entries included)."""
+        with self._lock:
+            return len(self._pending)
+
+    def entries(self) -> list[Key]:
+        """The distinct entries waiting to be written, as they will be stored."""
+        with self._lock:
+            return list(self._pending)
 
     def flush(self) -> int:
         """Write pending counts; returns how many refusals were written. Failures keep them.

@@ -17,6 +17,8 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.utils.module_loading import import_string
 
+from .engine import limits
+
 PREFIX = "PREFLIGHT_"
 
 
@@ -31,7 +33,7 @@ class PreflightSettings:
     REASON_HEADER: str | None = None
     SHAPE_REFUSALS: bool = False
     LOG_REFUSALS_PER_MINUTE: int = 60
-    MAX_REQUESTED_HEADERS: int = 64
+    MAX_REQUESTED_HEADERS: int = limits.MAX_REQUESTED_HEADERS
     AUDIT_ENABLED: bool = True
     AUDIT_MAX_ROWS: int = 10_000
     AUDIT_MAX_VALUE_LENGTH: int = 200

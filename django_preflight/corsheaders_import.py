@@ -15,16 +15,10 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from .engine.origins import OriginError, normalise_origin
-from .engine.policy import (
-    MAX_AGE_BROWSER_CAP,
-    MAX_AGE_LIMIT,
-    OriginKind,
-    OriginSpec,
-    PolicyError,
-    origin_warning,
-    validate_origin,
-)
+from .engine.compiler import Invalid, compile_policy, origin_warning
+from .engine.limits import MAX_AGE_BROWSER_CAP, MAX_AGE_LIMIT
+from .engine.specs import OriginKind, OriginSpec
+from .mapping import policy_spec
 
 DEFAULT_HEADERS = (
     "accept",
@@ -106,9 +100,7 @@ def translate(get: Callable[[str, Any], Any], name: str = "imported-cors-headers
                 )
     origins = _exact_origins(get("CORS_ALLOWED_ORIGINS", get("CORS_ORIGIN_WHITELIST", ())), notes)
     origins += _regexes(
-        get("CORS_ALLOWED_ORIGIN_REGEXES", get("CORS_ORIGIN_REGEX_WHITELIST", ())),
-        notes,
-        credentials=credentials,
+        get("CORS_ALLOWED_ORIGIN_REGEXES", get("CORS_ORIGIN_REGEX_WHITELIST", ())), notes
     )
     notes.extend(BROWSER_CHANGES)
     policies = [PolicyDraft(name, fields, origins)]
@@ -124,7 +116,40 @@ def translate(get: Callable[[str, Any], Any], name: str = "imported-cors-headers
             policies.append(PolicyDraft(f"{name}-any-origin", open_fields, [("any", "")]))
         else:
             policies[0].origins.append(("any", ""))
+    for draft in policies:
+        _keep_valid(draft, notes)
     return Translation(policies, notes)
+
+
+def _keep_valid(draft: PolicyDraft, notes: list[str]) -> None:
+    """Compile the draft as it will be saved; leave out, with a note, each entry it refuses.
+
+    What remains is stored in canonical form. Problems of the policy's own fields are left for
+    ``create_drafts``, whose validated save refuses the whole import.
+    """
+    from .models import CorsPolicy
+
+    policy = CorsPolicy(name=draft.name, **draft.fields)
+    result = compile_policy(policy_spec(policy, _pairs(draft)))
+    if isinstance(result, Invalid):
+        refused = {p.index: p for p in result.problems if p.index is not None}
+        for index, problem in sorted(refused.items()):
+            kind, value = draft.origins[index]
+            label = "Regex" if kind == "regex" else "Origin"
+            notes.append(f"{label} {value!r} was skipped: {problem.message}")
+        draft.origins = [o for i, o in enumerate(draft.origins) if i not in refused]
+        result = compile_policy(policy_spec(policy, _pairs(draft)))
+    if not isinstance(result, Invalid):
+        draft.origins = [(o.kind.value, o.text) for o in result.origins]
+    for kind, value in draft.origins:
+        warning = origin_warning(OriginSpec(OriginKind(kind), value))
+        if warning:
+            notes.append(f"Regex {value!r} was kept, but: {warning}")
+
+
+def _pairs(draft: PolicyDraft) -> list[tuple[str, str, bool]]:
+    """The draft's entries as origin rows; an import never opts into a public suffix."""
+    return [(kind, value, False) for kind, value in draft.origins]
 
 
 def _methods(values: Any, notes: list[str]) -> list[str]:
@@ -171,14 +196,11 @@ def _exact_origins(values: Any, notes: list[str]) -> list[tuple[str, str]]:
                 "sandboxed page can send it."
             )
             continue
-        try:
-            origins.append(("exact", normalise_origin(str(value))))
-        except OriginError as exc:
-            notes.append(f"Origin {value!r} was skipped: {exc}")
+        origins.append(("exact", str(value)))
     return origins
 
 
-def _regexes(values: Any, notes: list[str], *, credentials: bool) -> list[tuple[str, str]]:
+def _regexes(values: Any, notes: list[str]) -> list[tuple[str, str]]:
     origins: list[tuple[str, str]] = []
     for value in values:
         text = value.pattern if isinstance(value, re.Pattern) else str(value)
@@ -190,15 +212,6 @@ def _regexes(values: Any, notes: list[str], *, credentials: bool) -> list[tuple[
                 f"Regex {text!r} was matched only at its start, so longer origins such as "
                 "'...evil.net' passed too; it is now matched against the whole origin."
             )
-        spec = OriginSpec(OriginKind.REGEX, body)
-        try:
-            validate_origin(spec, credentials=credentials)
-        except PolicyError as exc:
-            notes.append(f"Regex {text!r} was skipped: {exc}")
-            continue
-        warning = origin_warning(spec)
-        if warning:
-            notes.append(f"Regex {text!r} was kept, but: {warning}")
         origins.append(("regex", body))
     return origins
 

@@ -12,11 +12,12 @@ from typing import TYPE_CHECKING, Any
 from django import forms
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
-from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from .engine.call_input import call_problems
-from .engine.policy import ANY_WITH_CREDENTIALS
+from .engine.compiler import Invalid, compile_policy
+from .engine.limits import MAX_ORIGIN_LENGTH, MAX_TOKEN_LENGTH
+from .mapping import origin_pairs, policy_spec
 from .models import AllowedOrigin, CorsPolicy
 
 if TYPE_CHECKING:
@@ -48,41 +49,30 @@ class AllowedOriginInlineFormSet(_OriginFormSetBase):
     """A policy's origins, validated against the policy form's data and against each other."""
 
     def clean(self) -> None:
-        """Refuse 'any origin' with credentials and the same origin twice, row by row."""
-        credentials = bool(self.instance.allow_credentials)
-        seen: set[tuple[str, str]] = set()
-        for form in self.forms:
-            if form.errors or not hasattr(form, "cleaned_data"):
-                continue
-            if form.instance.pk is None and not form.has_changed():
-                continue
-            if self.can_delete and form.cleaned_data.get("DELETE", False):
-                continue
-            origin = form.instance
-            if credentials and origin.kind == AllowedOrigin.Kind.ANY:
-                # The model checks the saved policy only; this is the policy as submitted.
-                form.add_error("kind", ANY_WITH_CREDENTIALS)
-                continue
-            # Compared after the model's normalisation, as the database constraint will.
-            key = (origin.kind, origin.value)
-            if key in seen:
-                form.add_error(
-                    "value" if origin.value else "kind",
-                    gettext("%(origin)s is already listed in this policy; keep one row.")
-                    % {"origin": _describe(origin)},
-                )
-                continue
-            seen.add(key)
+        """Compile the policy as submitted with every row kept, and put each problem on its row.
+
+        The policy's own fields are reported by the policy form; here only the rows' problems
+        count, such as 'any origin' with credentials ticked in the same submission, or the
+        same origin twice once normalised (which the database constraint would refuse).
+        """
+        rows = [form for form in self.forms if self._kept(form)]
+        spec = policy_spec(self.instance, origin_pairs(f.instance for f in rows))
+        result = compile_policy(spec)
+        if isinstance(result, Invalid):
+            for problem in result.problems:
+                if problem.index is not None:
+                    form = rows[problem.index]
+                    field = "value" if form.instance.value else "kind"
+                    form.add_error(field, ValidationError(problem.message, code=problem.code.value))
         super().clean()
 
-
-def _describe(origin: AllowedOrigin) -> str:
-    """The origin as stored, so a person sees what their typing was normalised to."""
-    if origin.kind == AllowedOrigin.Kind.ANY:
-        return gettext("Any origin")
-    if origin.kind == AllowedOrigin.Kind.NULL:
-        return gettext("The 'null' origin")
-    return f"'{origin.value}'"
+    def _kept(self, form: forms.ModelForm[AllowedOrigin]) -> bool:
+        """A valid row that will be saved: not blank, not deleted."""
+        if form.errors or not hasattr(form, "cleaned_data"):
+            return False
+        if form.instance.pk is None and not form.has_changed():
+            return False
+        return not (self.can_delete and form.cleaned_data.get("DELETE", False))
 
 
 class TestRequestForm(forms.Form):
@@ -93,8 +83,8 @@ class TestRequestForm(forms.Form):
         max_length=2000,
         help_text=_("For example /api/notes/1/ or https://api.example.com/api/notes/1/."),
     )
-    origin = forms.CharField(label=_("Page origin"), max_length=300)
-    method = forms.CharField(label=_("Method"), max_length=64, initial="GET")
+    origin = forms.CharField(label=_("Page origin"), max_length=MAX_ORIGIN_LENGTH)
+    method = forms.CharField(label=_("Method"), max_length=MAX_TOKEN_LENGTH, initial="GET")
     headers = forms.CharField(
         label=_("Request headers"),
         required=False,

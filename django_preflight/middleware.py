@@ -17,6 +17,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils.cache import patch_vary_headers
 
 from . import conf, metrics, routing
+from .engine.compiler import Header
 from .engine.decision import (
     ACTUAL_VARY,
     PREFLIGHT_VARY,
@@ -65,76 +66,90 @@ class PreflightMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponseBase | Awaitable[HttpResponseBase]:
         if self.is_async:
             return self.__acall__(request)
-        facts = request_facts(request)
         policies = store.current()
         if policies is None:
-            blocked = unavailable(request, facts)
+            blocked = unavailable(request, request_facts(request))
             if blocked is not None:
                 return blocked
             return cast(HttpResponseBase, self.get_response(request))
-        decision = self._decide(policies, facts)
-        if facts.is_preflight:
-            return self._answer_preflight(policies, decision, facts, request)
-        if (blocked := check_actual(decision, facts, request)) is not None:
-            return blocked
+        answered, decision = self._handle(request, policies)
+        if answered is not None:
+            return answered
         response = cast(HttpResponseBase, self.get_response(request))
         return add_cors_headers(response, decision)
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
         if store.refresh_due():
             await store.arefresh()
-        facts = request_facts(request)
         policies = store.loaded()
         if policies is None:
-            blocked = unavailable(request, facts)
+            blocked = unavailable(request, request_facts(request))
             if blocked is not None:
                 return blocked
             return await cast(Awaitable[HttpResponseBase], self.get_response(request))
-        decision = self._decide(policies, facts)
-        if facts.is_preflight:
-            return self._answer_preflight(policies, decision, facts, request)
-        if (blocked := check_actual(decision, facts, request)) is not None:
-            return blocked
+        answered, decision = self._handle(request, policies)
+        if answered is not None:
+            return answered
         response = await cast(Awaitable[HttpResponseBase], self.get_response(request))
         return add_cors_headers(response, decision)
 
     @staticmethod
-    def _decide(policies: PolicySet, facts: RequestFacts) -> Decision:
-        return decide_request(policies, facts, conf.get().MAX_REQUESTED_HEADERS)
+    def _handle(
+        request: HttpRequest, policies: PolicySet
+    ) -> tuple[HttpResponseBase | None, Decision]:
+        """Decide; answer here (a preflight, an enforced refusal) or return None for the view."""
+        facts = request_facts(request)
+        decision = decide_request(policies, facts, conf.get().MAX_REQUESTED_HEADERS)
+        if facts.is_preflight:
+            return answer_preflight(policies, decision, facts, request), decision
+        return check_actual(decision, facts, request), decision
 
-    @staticmethod
-    def _answer_preflight(
-        policies: PolicySet, decision: Decision, facts: RequestFacts, request: HttpRequest
-    ) -> HttpResponse:
-        settings = conf.get()
-        if decision.outcome is Outcome.PREFLIGHT_ALLOWED:
-            response = HttpResponse(status=204)
-            for name, value in decision.headers:
-                response.headers[name] = value
-        elif settings.SHAPE_REFUSALS and decision.shaped_headers:
-            response = HttpResponse(status=204)
-            for name, value in decision.shaped_headers:
-                response.headers[name] = value
-            report_refusal(decision, facts, request)
-        else:
-            response = HttpResponse(status=settings.REFUSED_STATUS)
-            if settings.REASON_HEADER:
-                response.headers[settings.REASON_HEADER] = decision.reason.value
-            report_refusal(decision, facts, request)
-            # Refusals are aggregated in the audit and logged rate-limited; a django.request
-            # warning for each would let a flood of them fill the logs.
-            response._has_been_logged = True  # type: ignore[attr-defined]
-        metrics.count_preflight(decision)
-        if policies.report_only is not None:
-            shadow = decide_request(policies.report_only, facts, settings.MAX_REQUESTED_HEADERS)
-            if shadow.refused and shadow.reason is not Reason.NO_POLICY:
-                report_refusal(shadow, facts, request, report_only=True)
-        # An empty answer has no content type; this response was created here, so there is no
-        # Vary to merge with.
-        del response.headers["Content-Type"]
-        response.headers["Content-Length"] = "0"
-        response.headers["Vary"] = ", ".join(decision.vary)
+
+def answer_preflight(
+    policies: PolicySet, decision: Decision, facts: RequestFacts, request: HttpRequest
+) -> HttpResponse:
+    """The preflight's answer, from the decision's ready header block; refusals are reported."""
+    if decision.outcome is Outcome.PREFLIGHT_ALLOWED:
+        response = ready_response(204, decision.answer)
+    else:
+        response = _refusal(decision)
+        report_refusal(decision, facts, request)
+    metrics.count_preflight(decision)
+    if policies.report_only is not None:
+        shadow = decide_request(policies.report_only, facts, conf.get().MAX_REQUESTED_HEADERS)
+        if shadow.refused and shadow.reason is not Reason.NO_POLICY:
+            report_refusal(shadow, facts, request, report_only=True)
+    return response
+
+
+def _refusal(decision: Decision) -> HttpResponse:
+    settings = conf.get()
+    if settings.SHAPE_REFUSALS and decision.shaped_headers:
+        response = ready_response(204, decision.answer)
+        for name, value in decision.shaped_headers:
+            response.headers[name] = value
         return response
+    response = ready_response(settings.REFUSED_STATUS, decision.answer)
+    if settings.REASON_HEADER:
+        response.headers[settings.REASON_HEADER] = decision.reason.value
+    # Refusals are aggregated in the audit and logged rate-limited; a django.request warning
+    # for each would let a flood of them fill the logs.
+    response._has_been_logged = True  # type: ignore[attr-defined]
+    return response
+
+
+def ready_response(status: int, answer: tuple[tuple[str, Header], ...]) -> HttpResponse:
+    """An empty response whose headers are exactly ``answer`` (no Content-Type).
+
+    The lines go into the header mapping's store in one step: the engine checked each of them
+    once when it built the memoised answer, and checking them again on every request would cost
+    more than the decision itself.
+    """
+    response = HttpResponse(status=status)
+    lines = response.headers._store
+    lines.clear()
+    lines.update(answer)
+    return response
 
 
 def decide_request(

@@ -12,22 +12,26 @@ from django.utils.translation import gettext_lazy as _
 
 from .engine import explain
 from .engine.advice import Advice, refusal
+from .engine.compiler import Invalid, compile_policy, origin_warning
 from .engine.decision import Reason
-from .engine.paths import PathPrefixError, normalise_path_prefix
-from .engine.policy import (
-    ANY_WITH_CREDENTIALS,
+from .engine.limits import (
+    AUDIT_DETAIL_LENGTH,
+    AUDIT_FINGERPRINT_LENGTH,
+    AUDIT_HEADERS_LENGTH,
+    AUDIT_METHOD_LENGTH,
+    AUDIT_ORIGIN_LENGTH,
+    AUDIT_PATH_LENGTH,
     MAX_AGE_BROWSER_CAP,
-    OriginKind,
-    OriginSpec,
-    PolicyError,
-    origin_warning,
-    validate_header_names,
-    validate_max_age,
-    validate_methods,
-    validate_origin,
-    validate_path_prefix,
+    ORIGIN_NOTE_LENGTH,
+    ORIGIN_VALUE_LENGTH,
+    PATH_PREFIX_LENGTH,
+    POLICY_NAME_LENGTH,
 )
+from .engine.paths import PathPrefixError, normalise_path_prefix
+from .engine.problems import CREDENTIAL_CODES, Problem
+from .engine.specs import OriginKind, OriginSpec, PolicySpec
 from .fields import CaseSensitiveCharField, TokenListField
+from .mapping import ORIGIN_COLUMNS, OriginPair, policy_spec
 from .scan.models import ScanResult  # noqa: F401  (loaded with the app's models)
 
 DEFAULT_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
@@ -98,12 +102,12 @@ class SharedState(models.Model):
 class CorsPolicy(models.Model):
     """Which origins may call which paths, and how."""
 
-    name = models.CharField(_("name"), max_length=100, unique=True)
+    name = models.CharField(_("name"), max_length=POLICY_NAME_LENGTH, unique=True)
     description = models.TextField(_("description"), blank=True)
     enabled = models.BooleanField(_("enabled"), default=True)
     path_prefix = models.CharField(
         _("path prefix"),
-        max_length=200,
+        max_length=PATH_PREFIX_LENGTH,
         default="/",
         help_text=_(
             "Request paths this policy covers, matched segment by segment: '/api/' covers "
@@ -191,45 +195,34 @@ class CorsPolicy(models.Model):
         return self.name
 
     def clean(self) -> None:
-        """Refuse what browsers would reject or what would be unsafe, one sentence each."""
-        errors: dict[str, str] = {}
-        with suppress(PathPrefixError):  # validate_path_prefix below says why
-            self.path_prefix = normalise_path_prefix(self.path_prefix)
-        checks = (
-            ("path_prefix", lambda: validate_path_prefix(self.path_prefix)),
-            (
-                "allowed_methods",
-                lambda: validate_methods(
-                    self.allowed_methods or [], credentials=self.allow_credentials
-                ),
-            ),
-            (
-                "allowed_headers",
-                lambda: validate_header_names(
-                    self.allowed_headers or [], credentials=self.allow_credentials, exposed=False
-                ),
-            ),
-            (
-                "exposed_headers",
-                lambda: validate_header_names(
-                    self.exposed_headers or [], credentials=self.allow_credentials, exposed=True
-                ),
-            ),
-            ("max_age", lambda: validate_max_age(self.max_age)),
-        )
-        for field, check in checks:
-            try:
-                check()
-            except PolicyError as exc:
-                errors[field] = str(exc)
-        if (
-            self.allow_credentials
-            and self.pk is not None
-            and self.origins.filter(kind=OriginKind.ANY.value).exists()
-        ):
-            errors["allow_credentials"] = ANY_WITH_CREDENTIALS
+        """Refuse what browsers would reject or what would be unsafe: every problem at once.
+
+        The saved entries whose validity depends on credentials are compiled with the policy,
+        so ticking 'allow credentials' on a policy that allows any origin is refused here.
+        """
+        self.decode_path_prefix()
+        saved: Iterable[OriginPair] = ()
+        if self.pk is not None:
+            saved = self.origins.exclude(kind=OriginKind.EXACT.value).values_list(*ORIGIN_COLUMNS)
+        result = compile_policy(policy_spec(self, saved))
+        if not isinstance(result, Invalid):
+            return
+        errors: dict[str, list[ValidationError]] = {}
+        for problem in result.problems:
+            if problem.field != "origins":
+                errors.setdefault(problem.field, []).append(_error(problem))
+            elif problem.code in CREDENTIAL_CODES:
+                errors.setdefault("allow_credentials", []).append(_error(problem))
         if errors:
             raise ValidationError(errors)
+
+    def decode_path_prefix(self) -> None:
+        """Store the prefix as request paths are matched: percent-decoded, as typed otherwise.
+
+        A prefix that cannot be decoded is left as it is, for the compiler to say why.
+        """
+        with suppress(PathPrefixError):
+            self.path_prefix = normalise_path_prefix(self.path_prefix)
 
     def validate_unique(self, exclude: Collection[str] | None = None) -> None:
         """Also refuse a name that differs from another policy's only in case."""
@@ -270,7 +263,7 @@ class AllowedOrigin(models.Model):
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.EXACT)
     value = CaseSensitiveCharField(
         _("value"),
-        max_length=500,
+        max_length=ORIGIN_VALUE_LENGTH,
         blank=True,
         help_text=_("Empty for 'any origin' and 'null'. Exact origins are stored normalised."),
     )
@@ -282,7 +275,7 @@ class AllowedOrigin(models.Model):
             "every site anyone publishes there. Refused with credentials; warned by check --deploy."
         ),
     )
-    note = models.CharField(_("note"), max_length=200, blank=True)
+    note = models.CharField(_("note"), max_length=ORIGIN_NOTE_LENGTH, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     objects = VersionedQuerySet.as_manager()
@@ -302,23 +295,22 @@ class AllowedOrigin(models.Model):
         return self.value or self.get_kind_display()
 
     def clean(self) -> None:
-        """Normalise the value; refuse loose, malformed or unsafe patterns."""
+        """Normalise the value; refuse loose, malformed or unsafe patterns.
+
+        Compiled as the only entry of a policy with the saved policy's credentials, the one
+        setting an entry's rules depend on; the rows edited together are checked by the admin's
+        formset and by the importer against the policy as submitted.
+        """
         try:
             credentials = self.policy.allow_credentials
         except CorsPolicy.DoesNotExist:
             credentials = False
-        if self.kind == self.Kind.REGEX and self.value != self.value.strip():
-            # Origins never contain spaces, and MySQL/MariaDB's unique index would take values
-            # that differ only in trailing spaces for the same one.
-            raise ValidationError(
-                {"value": _("A regular expression has no leading or trailing spaces.")}
-            )
-        try:
-            spec = validate_origin(self.spec(), credentials=credentials)
-        except PolicyError as exc:
+        spec = PolicySpec(0, "", allow_credentials=credentials, origins=(self.spec(),))
+        result = compile_policy(spec)
+        if isinstance(result, Invalid):
             field = "kind" if self.kind == self.Kind.ANY else "value"
-            raise ValidationError({field: str(exc)}) from exc
-        self.value = spec.value
+            raise ValidationError({field: [_error(p) for p in result.problems]})
+        self.value = result.origins[0].text
 
     def spec(self) -> OriginSpec:
         """This row as the engine's input."""
@@ -328,6 +320,11 @@ class AllowedOrigin(models.Model):
     def warning(self) -> str | None:
         """What this entry lets other sites do, though it is allowed (no credentials)."""
         return origin_warning(self.spec())
+
+
+def _error(problem: Problem) -> ValidationError:
+    """A compiler problem as Django's error, carrying the stable code."""
+    return ValidationError(problem.message, code=problem.code.value)
 
 
 class RejectedPreflight(models.Model):
@@ -348,13 +345,15 @@ class RejectedPreflight(models.Model):
             _("write refused on the server (cached preflight)"),
         )
 
-    fingerprint = models.CharField(max_length=64, unique=True, editable=False)
-    origin = models.CharField(_("origin"), max_length=300)
-    path = models.CharField(_("path"), max_length=500)
-    request_method = models.CharField(_("requested method"), max_length=64)
-    request_headers = models.CharField(_("requested headers"), max_length=500, blank=True)
+    fingerprint = models.CharField(max_length=AUDIT_FINGERPRINT_LENGTH, unique=True, editable=False)
+    origin = models.CharField(_("origin"), max_length=AUDIT_ORIGIN_LENGTH)
+    path = models.CharField(_("path"), max_length=AUDIT_PATH_LENGTH)
+    request_method = models.CharField(_("requested method"), max_length=AUDIT_METHOD_LENGTH)
+    request_headers = models.CharField(
+        _("requested headers"), max_length=AUDIT_HEADERS_LENGTH, blank=True
+    )
     reason = models.CharField(_("reason"), max_length=40, choices=ReasonCode.choices)
-    detail = models.CharField(_("refused item"), max_length=100, blank=True)
+    detail = models.CharField(_("refused item"), max_length=AUDIT_DETAIL_LENGTH, blank=True)
     policy = models.ForeignKey(
         CorsPolicy,
         on_delete=models.SET_NULL,

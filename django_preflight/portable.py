@@ -13,6 +13,9 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from .engine.compiler import Invalid, compile_policy
+from .engine.problems import Problem
+from .mapping import origin_pairs, policy_spec
 from .models import AllowedOrigin, CorsPolicy
 
 FORMAT = "django-preflight/1"
@@ -121,16 +124,25 @@ def check_shape(data: Any) -> dict[str, Any]:
 
 
 def plan_import(data: dict[str, Any], *, prune: bool = False) -> ImportPlan:
-    """Validate every policy and origin of ``data`` and compute the change; writes nothing."""
+    """Validate every policy and origin of ``data`` and compute the change; writes nothing.
+
+    Every problem of every policy is reported in one error, so one run shows all there is to fix.
+    """
     existing = {p.name: p for p in CorsPolicy.objects.prefetch_related("origins")}
     built: list[tuple[CorsPolicy, list[AllowedOrigin]]] = []
     changes: list[PolicyPlan] = []
+    problems: list[str] = []
     for where, entry in _entries(data):
         policy = existing.get(entry["name"]) or CorsPolicy(name=entry["name"])
         before = None if policy.pk is None else _snapshot(policy)
-        origins = _fill(policy, entry, where)
+        origins, found = _fill(policy, entry, where)
+        if found:
+            problems.extend(found)
+            continue
         built.append((policy, origins))
         changes.append(_compare(before, policy, origins))
+    if problems:
+        raise ImportFileError("\n".join(problems))
     if prune:
         seen = {policy.name for policy, _ in built}
         changes.extend(PolicyPlan(name, "delete") for name in sorted(set(existing) - seen))
@@ -146,9 +158,14 @@ def plan_import(data: dict[str, Any], *, prune: bool = False) -> ImportPlan:
 
 def validate_document(data: dict[str, Any]) -> None:
     """Validate every policy and origin of ``data`` as ``plan_import`` does, without the
-    database: what a system check may do."""
-    for where, entry in _entries(data):
-        _fill(CorsPolicy(name=entry["name"]), entry, where)
+    database: what a system check may do. Every problem is reported in one error."""
+    problems = [
+        problem
+        for where, entry in _entries(data)
+        for problem in _fill(CorsPolicy(name=entry["name"]), entry, where)[1]
+    ]
+    if problems:
+        raise ImportFileError("\n".join(problems))
 
 
 def _entries(data: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
@@ -170,14 +187,17 @@ def _entries(data: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     return entries
 
 
-def _fill(policy: CorsPolicy, entry: dict[str, Any], where: str) -> list[AllowedOrigin]:
-    """Set the entry's fields on ``policy`` (defaults for those left out) and validate it."""
+def _fill(
+    policy: CorsPolicy, entry: dict[str, Any], where: str
+) -> tuple[list[AllowedOrigin], list[str]]:
+    """Set the entry's fields on ``policy`` (defaults for those left out) and validate it:
+    its origins and every problem found, each naming where it is."""
     defaults = CorsPolicy(name=policy.name)
     for attr in POLICY_FIELDS:
         setattr(policy, attr, entry.get(attr, getattr(defaults, attr)))
     origins = _origins(entry.get("origins", []), policy, where)
-    _validate(policy, origins, where)
-    return origins
+    found = _validate(policy, origins)
+    return origins, [f"{where}{part} ('{policy.name}'): {problem}" for part, problem in found]
 
 
 def _origins(raw: Any, policy: CorsPolicy, where: str) -> list[AllowedOrigin]:
@@ -205,26 +225,38 @@ def _origins(raw: Any, policy: CorsPolicy, where: str) -> list[AllowedOrigin]:
     return origins
 
 
-def _validate(policy: CorsPolicy, origins: list[AllowedOrigin], where: str) -> None:
+def _validate(policy: CorsPolicy, origins: list[AllowedOrigin]) -> list[tuple[str, str]]:
+    """Every problem of one policy as (where in the policy, what): the fields' types first,
+    then, when those are sound, everything the compiler finds.
+
+    Entries are stored in the canonical form the compiler gives them.
+    """
+    found = []
+    policy.decode_path_prefix()
     try:
-        policy.full_clean(exclude=["name"], validate_unique=False)
+        policy.clean_fields(exclude=["name"])
     except ValidationError as exc:
-        raise ImportFileError(f"{where} ('{policy.name}'): {_flatten(exc)}") from exc
-    keys = set()
+        found.append(("", _flatten(exc)))
     for position, origin in enumerate(origins):
         origin.policy = policy
         try:
-            origin.full_clean(exclude=["policy"], validate_unique=False, validate_constraints=False)
+            origin.clean_fields(exclude=["policy"])
         except ValidationError as exc:
-            raise ImportFileError(
-                f"{where}.origins[{position}] ('{policy.name}'): {_flatten(exc)}"
-            ) from exc
-        key = (origin.kind, origin.value)
-        if key in keys:
-            raise ImportFileError(
-                f"{where} ('{policy.name}'): {origin.value or origin.kind} is listed twice."
-            )
-        keys.add(key)
+            found.append((f".origins[{position}]", _flatten(exc)))
+    if found:
+        return found
+    result = compile_policy(policy_spec(policy, origin_pairs(origins)))
+    if isinstance(result, Invalid):
+        return [_describe(problem) for problem in result.problems]
+    for origin, compiled in zip(origins, result.origins, strict=True):
+        origin.value = compiled.text
+    return []
+
+
+def _describe(problem: Problem) -> tuple[str, str]:
+    if problem.index is not None:
+        return f".origins[{problem.index}]", f"{problem.message} [{problem.code.value}]"
+    return "", f"{problem.field}: {problem.message} [{problem.code.value}]"
 
 
 def _flatten(exc: ValidationError) -> str:

@@ -18,7 +18,7 @@ from .engine.advice import Advice
 from .engine.browser import CorsRequest, RawResponse, authorization_warning
 from .engine.causes import cause_of
 from .engine.fetch import Headers, Trace, follow
-from .engine.policy import MAX_AGE_BROWSER_CAP
+from .engine.limits import MAX_AGE_BROWSER_CAP
 
 MAX_BODY = 64 * 1024
 # What the page's fetch() sends as the body of a method that carries one.

@@ -16,7 +16,6 @@ import asyncio
 import logging
 import threading
 import time
-from collections import defaultdict
 
 from asgiref.sync import sync_to_async
 from django.core.cache import caches
@@ -24,7 +23,9 @@ from django.db import DatabaseError, ProgrammingError
 
 from . import conf, metrics
 from .engine import spec_json
-from .engine.policy import OriginKind, OriginSpec, PolicySet, PolicySpec, build_policy_set
+from .engine.policy import PolicySet, build_policy_set
+from .engine.specs import PolicySpec
+from .mapping import load_specs
 
 logger = logging.getLogger("django_preflight")
 
@@ -106,12 +107,14 @@ class PolicyStore:
             )
         snapshot = build_policy_set(specs)
         for rejected in snapshot.rejected:
-            logger.error(
-                "django-preflight skipped policy %r (id %s): %s",
-                rejected.name,
-                rejected.policy_id,
-                rejected.problem,
-            )
+            for problem in rejected.problems:
+                logger.error(
+                    "django-preflight skipped policy %r (id %s): %s [%s]",
+                    rejected.name,
+                    rejected.policy_id,
+                    problem.message,
+                    problem.code.value,
+                )
         self._install(snapshot, version, from_cache=False)
         metrics.snapshot_built(snapshot)
         self._stale = self._changes != changes_seen
@@ -199,36 +202,6 @@ def publish_change(using: str = "default") -> None:
     from .versioning import note_change
 
     note_change(using)
-
-
-def load_specs() -> list[PolicySpec]:
-    """Read every enabled policy and its origins (two queries)."""
-    from .models import AllowedOrigin, CorsPolicy
-
-    origins: defaultdict[int, list[OriginSpec]] = defaultdict(list)
-    rows = AllowedOrigin.objects.filter(policy__enabled=True).values_list(
-        "policy_id", "kind", "value", "allow_public_suffix"
-    )
-    for policy_id, kind, value, public_suffix in rows.iterator(chunk_size=10_000):
-        origins[policy_id].append(OriginSpec(OriginKind(kind), value, public_suffix))
-    return [
-        PolicySpec(
-            id=row["id"],
-            name=row["name"],
-            path_prefix=row["path_prefix"],
-            allow_credentials=row["allow_credentials"],
-            allowed_methods=tuple(row["allowed_methods"] or ()),
-            allowed_headers=tuple(row["allowed_headers"] or ()),
-            exposed_headers=tuple(row["exposed_headers"] or ()),
-            max_age=row["max_age"],
-            allow_private_network=row["allow_private_network"],
-            origins=tuple(origins.get(row["id"], ())),
-            report_only=row["report_only"],
-            enforce_on_server=row["enforce_on_server"],
-            views_only=row["views_only"],
-        )
-        for row in CorsPolicy.objects.filter(enabled=True).values()
-    ]
 
 
 def load_policy_set() -> PolicySet:

@@ -65,8 +65,8 @@ def _setup_django(database: str) -> None:
 
 def run_engine(requests: int, seed: int) -> dict[str, Any]:
     """Decide ``requests`` generated requests against generated policy sets."""
+    from django_preflight.engine import build_policy_set
     from django_preflight.engine.decision import decide
-    from django_preflight.engine.policy import build_policy_set
     from fuzz.generate import Generator
     from fuzz.invariants import decision_problems, enforced_specs
 
@@ -131,7 +131,7 @@ def run_middleware(requests: int, seed: int) -> dict[str, Any]:
         for _ in range(min(SPECS_PER_SET // 4, requests - done)):
             done += 1
             _send(client, generator.facts(specs))
-            largest_buffer = max(largest_buffer, len(buffer._pending))
+            largest_buffer = max(largest_buffer, buffer.distinct)
     seconds = time.perf_counter() - started
     buffer.flush()
     rows = RejectedPreflight.objects.count()
@@ -158,28 +158,13 @@ def _save_policies(specs: list[Any]) -> None:
     """Replace every policy with ``specs``, unvalidated: the store must reject bad rows itself."""
     from django.db import transaction
 
-    from django_preflight.models import AllowedOrigin, CorsPolicy
-    from django_preflight.store import publish_change
+    from django_preflight.mapping import save_spec
+    from django_preflight.models import CorsPolicy
 
     with transaction.atomic():
         CorsPolicy.objects.all().delete()
         for spec in specs:
-            policy = CorsPolicy.objects.create(
-                id=spec.id,
-                name=spec.name,
-                path_prefix=spec.path_prefix,
-                allow_credentials=spec.allow_credentials,
-                allowed_methods=list(spec.allowed_methods),
-                allowed_headers=list(spec.allowed_headers),
-                exposed_headers=list(spec.exposed_headers),
-                max_age=spec.max_age,
-                allow_private_network=spec.allow_private_network,
-                report_only=spec.report_only,
-            )
-            AllowedOrigin.objects.bulk_create(
-                AllowedOrigin(policy=policy, kind=o.kind.value, value=o.value) for o in spec.origins
-            )
-    publish_change()
+            save_spec(spec, validate=False)
 
 
 def _send(client: Any, facts: Any) -> None:

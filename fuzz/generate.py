@@ -11,8 +11,8 @@ from __future__ import annotations
 import random
 import string
 
+from django_preflight.engine import OriginKind, OriginSpec, PolicySpec
 from django_preflight.engine.decision import RequestFacts
-from django_preflight.engine.policy import OriginKind, OriginSpec, PolicySpec
 
 HOSTS = (
     "example.com",

@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
+from django_preflight.engine import OriginKind, PolicySet, PolicySpec
 from django_preflight.engine.decision import Decision, Outcome, RequestFacts
 from django_preflight.engine.origins import OriginError, normalise_origin
-from django_preflight.engine.policy import OriginKind, PolicySet, PolicySpec
 
 ALLOW_ORIGIN = "access-control-allow-origin"
 ALLOW_CREDENTIALS = "access-control-allow-credentials"

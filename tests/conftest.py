@@ -10,8 +10,10 @@ from django.core.cache import cache
 
 from django_preflight import reporting
 from django_preflight.audit import buffer
-from django_preflight.models import AllowedOrigin, CorsPolicy
+from django_preflight.models import CorsPolicy
 from django_preflight.store import store
+
+from .factories import CorsPolicyFactory
 
 
 @pytest.fixture(autouse=True)
@@ -19,30 +21,20 @@ def _fresh_state(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(reporting, "log_limit", reporting.RateLimit())
     store.reset()
     cache.clear()
-    with buffer._lock:
-        buffer._pending.clear()
-        buffer.folded = 0
+    buffer.reset()
     yield
     store.reset()
 
 
 @pytest.fixture
 def make_policy(db: None, django_capture_on_commit_callbacks: Any) -> Callable[..., CorsPolicy]:
-    """Create a validated policy with its origins, committed so the store sees it."""
+    """The policy factory, committed so that the store sees the policy at once."""
 
     def make(origins: tuple[str, ...] = ("https://app.example.com",), **fields: Any) -> CorsPolicy:
         kinds = fields.pop("kinds", None) or ["exact"] * len(origins)
+        fields.setdefault("path_prefix", "/")
         with django_capture_on_commit_callbacks(execute=True):
-            policy = CorsPolicy(
-                name=fields.pop("name", f"policy-{CorsPolicy.objects.count()}"), **fields
-            )
-            policy.full_clean()
-            policy.save()
-            for kind, value in zip(kinds, origins, strict=True):
-                origin = AllowedOrigin(policy=policy, kind=kind, value=value)
-                origin.full_clean()
-                origin.save()
-        return policy
+            return CorsPolicyFactory(origins=list(zip(kinds, origins, strict=True)), **fields)
 
     return make
 

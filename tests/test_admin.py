@@ -16,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from django_preflight.admin import INLINE_ORIGIN_LIMIT
-from django_preflight.engine.policy import ANY_WITH_CREDENTIALS
+from django_preflight.engine.compiler import ANY_WITH_CREDENTIALS
 from django_preflight.models import AllowedOrigin, CorsPolicy, RejectedPreflight
 from django_preflight.store import store
 
@@ -266,13 +266,13 @@ def test_change_view_shows_timestamps_read_only(admin_client: Client) -> None:
         pytest.param(
             {},
             (("exact", "https://app.example.com"), ("exact", "HTTPS://App.Example.com:443/")),
-            "'https://app.example.com' is already listed in this policy; keep one row.",
+            "'https://app.example.com' is already listed in this policy; keep one.",
             id="duplicate-normalised",
         ),
         pytest.param(
             {},
             (("null", ""), ("null", "")),
-            "The 'null' origin is already listed in this policy; keep one row.",
+            "The 'null' origin is already listed in this policy; keep one.",
             id="duplicate-valueless",
         ),
     ],
@@ -439,12 +439,8 @@ def test_action_on_all_search_results_across_a_join(admin_client: Client) -> Non
 
 
 def _policy_with_origins(count: int) -> CorsPolicy:
-    policy = CorsPolicyFactory(name=f"with-{count}")
-    AllowedOrigin.objects.bulk_create(
-        AllowedOrigin(policy=policy, kind="exact", value=f"https://app{n}.example.com")
-        for n in range(count)
-    )
-    return policy
+    origins = [f"https://app{n}.example.com" for n in range(count)]
+    return CorsPolicyFactory(name=f"with-{count}", origins=origins)
 
 
 def test_large_policy_links_to_its_origins_instead_of_inlining_them(admin_client: Client) -> None:

@@ -122,7 +122,7 @@ def test_buffer_is_bounded_and_counts_what_it_folds(
     settings.PREFLIGHT_AUDIT_BUFFER_SIZE = 4
     for n in range(50):
         refuse(client, origin=f"https://flood{n}.example")
-    assert len(buffer._pending) == 5, "four distinct entries and one overflow entry"
+    assert buffer.distinct == 5, "four distinct entries and one overflow entry"
     assert buffer.pending == 50
     with caplog.at_level(logging.WARNING, logger="django_preflight"):
         assert buffer.flush() == 50

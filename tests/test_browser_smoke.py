@@ -16,7 +16,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_play
 from pytest_django.live_server_helper import LiveServer
 from rest_framework.authtoken.models import Token
 
-from django_preflight.models import AllowedOrigin, CorsPolicy
+from django_preflight.models import AllowedOrigin
 from example_project.frontend_server import FrontendServer
 from example_project.notes.models import Note
 
@@ -27,6 +27,7 @@ from .browser_support import (
     on_loopback_ip,
     require_chromium,
 )
+from .factories import CorsPolicyFactory
 
 PUT_FROM_PAGE = "([path, body]) => window.callApi('PUT', path, body)"
 
@@ -57,21 +58,16 @@ def chromium(monkeypatch: pytest.MonkeyPatch) -> Iterator[Browser]:
         browser.close()
 
 
-def make_policy(origin: str) -> AllowedOrigin:
+def smoke_policy(origin: str) -> AllowedOrigin:
     """The demo's credentialed policy on /api/, allowing exactly ``origin``."""
-    policy = CorsPolicy(
+    policy = CorsPolicyFactory(
         name="browser-smoke",
-        path_prefix="/api/",
         allow_credentials=True,
         exposed_headers=["Location"],
         max_age=600,
+        origins=[origin],
     )
-    policy.full_clean()
-    policy.save()
-    allowed = AllowedOrigin(policy=policy, kind=AllowedOrigin.Kind.EXACT, value=origin)
-    allowed.full_clean()
-    allowed.save()
-    return allowed
+    return policy.origins.get()
 
 
 def open_page(browser: Browser, url: str) -> tuple[BrowserContext, Page]:
@@ -91,7 +87,7 @@ def test_credentialed_put_passes_then_is_blocked_once_the_origin_is_removed(
     frontend: FrontendServer,
     chromium: Browser,
 ) -> None:
-    allowed = make_policy(frontend.origin)
+    allowed = smoke_policy(frontend.origin)
     user = get_user_model().objects.create_user(username="smoke")
     token = Token.objects.create(user=user)
     note = Note.objects.create(owner=user, title="Before", body="unchanged")

@@ -22,7 +22,7 @@ def test_status_lists_tiers_and_skipped_rows(
     make_policy(origins=("https://a.example",), name="api", path_prefix="/api/")
     make_policy(origins=("https://b.example",), name="site", path_prefix="/")
     broken = make_policy(origins=(), name="broken", path_prefix="/broken/")
-    CorsPolicy.objects.filter(pk=broken.pk).update(allowed_methods=["BAD METHOD"])
+    CorsPolicy.objects.filter(pk=broken.pk).update(allowed_methods=["BAD METHOD"], max_age=99999)
     out, err = StringIO(), StringIO()
     call_command("preflight", "status", stdout=out, stderr=err)
     assert out.getvalue().splitlines() == [
@@ -30,10 +30,12 @@ def test_status_lists_tiers_and_skipped_rows(
         "  /api: api",
         "  /: site",
     ]
-    assert (
-        "skipped 'broken': 'BAD METHOD' is not a valid HTTP method name: it contains whitespace."
-        in err.getvalue()
-    )
+    assert err.getvalue().splitlines() == [
+        "  skipped 'broken':",
+        "    'BAD METHOD' is not a valid HTTP method name: it contains whitespace."
+        " [allowed_methods.invalid]",
+        "    Max-Age is between 0 and 86400 seconds. [max_age.out_of_range]",
+    ]
 
 
 def test_prune_refuses_negative_days() -> None:

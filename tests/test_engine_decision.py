@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from django_preflight.engine import explain
+from django_preflight.engine import (
+    OriginKind,
+    OriginSpec,
+    PolicySet,
+    PolicySpec,
+    build_policy_set,
+    explain,
+)
 from django_preflight.engine.advice import refusal
 from django_preflight.engine.decision import (
     PREFLIGHT_VARY,
@@ -12,13 +19,6 @@ from django_preflight.engine.decision import (
     Reason,
     RequestFacts,
     decide,
-)
-from django_preflight.engine.policy import (
-    OriginKind,
-    OriginSpec,
-    PolicySet,
-    PolicySpec,
-    build_policy_set,
 )
 from django_preflight.engine.tokens import parse_requested_headers
 
@@ -339,3 +339,37 @@ def test_every_refusal_reason_is_explained(reason: Reason) -> None:
     assert advice.code == reason.value
     assert advice.cause.endswith(".")
     assert advice.fix.endswith(".")
+
+
+def test_a_match_names_the_entry_kind_and_the_pattern_that_matched() -> None:
+    policies = build_policy_set(
+        [
+            spec(
+                "HTTPS://App.Example.com:443",
+                (OriginKind.SUBDOMAIN, "https://*.Example.org"),
+                (OriginKind.REGEX, r"https://[a-z]+\.example\.net"),
+                (OriginKind.ANY, ""),
+            )
+        ]
+    )
+    tier = policies.tier_for("/api/x")
+    assert tier is not None
+    found = {
+        origin: (match.kind, match.pattern, match.allow_origin)
+        for origin in (APP, "https://a.b.example.org", "https://shop.example.net", "https://x.io")
+        if (match := tier.origins.match(origin)) is not None
+    }
+    assert found == {
+        APP: (OriginKind.EXACT, APP, APP),
+        "https://a.b.example.org": (
+            OriginKind.SUBDOMAIN,
+            "https://*.example.org",
+            "https://a.b.example.org",
+        ),
+        "https://shop.example.net": (
+            OriginKind.REGEX,
+            r"https://[a-z]+\.example\.net",
+            "https://shop.example.net",
+        ),
+        "https://x.io": (OriginKind.ANY, "", "*"),
+    }

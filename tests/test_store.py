@@ -20,8 +20,8 @@ from django.db import DatabaseError, ProgrammingError, transaction
 
 from django_preflight import conf, versioning
 from django_preflight import store as store_module
+from django_preflight.engine import OriginKind, OriginSpec, PolicySpec
 from django_preflight.engine.decision import Outcome, RequestFacts, decide
-from django_preflight.engine.policy import OriginKind, OriginSpec, PolicySpec
 from django_preflight.models import AllowedOrigin, CorsPolicy
 from django_preflight.store import PolicyStore, publish_change, store
 

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from enum import Enum
 from functools import lru_cache
+from typing import NamedTuple
 
-from .policy import CompiledPolicy, Header, PolicySet
+from .compiler import CompiledPolicy, Header
+from .index import PathTier
+from .limits import MAX_REQUESTED_HEADERS
+from .policy import PolicySet
 from .tokens import is_token, parse_requested_headers
 
-DEFAULT_MAX_REQUESTED_HEADERS = 64
 MEMO_SIZE = 256
 MEMO_MAX_INPUT = 256
+_PRINTABLE = re.compile(r"[\x20-\x7e]*")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 PREFLIGHT_VARY = ("Origin", "Access-Control-Request-Method", "Access-Control-Request-Headers")
 ACTUAL_VARY = ("Origin",)
@@ -43,9 +48,11 @@ class Reason(str, Enum):
     the view: the browser sent it on a preflight answer cached from before a revocation."""
 
 
-@dataclass(frozen=True, slots=True)
-class RequestFacts:
-    """The parts of an HTTP request that CORS depends on, as plain strings."""
+class RequestFacts(NamedTuple):
+    """The parts of an HTTP request that CORS depends on, as plain strings.
+
+    A named tuple: one is built per request, and a tuple is the cheapest immutable value to build.
+    """
 
     method: str
     path: str
@@ -73,6 +80,11 @@ class Decision:
     ``enforce`` marks a real request with an unsafe method from an origin the path's policies do
     not allow, on a path whose policies ask to be enforced on the server: unless it turns out to
     be same-origin, it must not reach the view.
+
+    ``answer`` is a preflight's whole header block, ready to send: the grant headers (none for
+    a refusal), ``Content-Length: 0`` and ``Vary``, each line keyed by its lower-case name.
+    Preflight decisions are memoised, so it is built once per distinct question, not once per
+    request.
     """
 
     outcome: Outcome
@@ -83,6 +95,7 @@ class Decision:
     detail: str = ""
     shaped_headers: tuple[Header, ...] = ()
     enforce: bool = False
+    answer: tuple[tuple[str, Header], ...] = field(default=(), compare=False)
 
     @property
     def refused(self) -> bool:
@@ -92,14 +105,32 @@ class Decision:
 
 _NOT_CORS = Decision(Outcome.NOT_CORS, Reason.NO_ORIGIN)
 _NOT_COVERED_ACTUAL = Decision(Outcome.ACTUAL_REFUSED, Reason.NO_POLICY)
-_NOT_COVERED_PREFLIGHT = Decision(Outcome.PREFLIGHT_REFUSED, Reason.NO_POLICY, vary=PREFLIGHT_VARY)
+
+
+def ready_answer(headers: tuple[Header, ...]) -> tuple[tuple[str, Header], ...]:
+    """A preflight's full header block: ``headers``, an empty body's length and ``Vary``.
+
+    Checked here, once per memoised decision, so that the middleware can send it unchanged:
+    every name is a token and every value printable ASCII (an allowed origin always is).
+    """
+    lines = (*headers, ("Content-Length", "0"), ("Vary", ", ".join(PREFLIGHT_VARY)))
+    for name, value in lines:
+        if not is_token(name) or not _PRINTABLE.fullmatch(value):
+            raise ValueError(f"refusing to send header {name!r}: {value!r}")
+    return tuple((name.lower(), (name, value)) for name, value in lines)
+
+
+_REFUSAL_ANSWER = ready_answer(())
+_NOT_COVERED_PREFLIGHT = Decision(
+    Outcome.PREFLIGHT_REFUSED, Reason.NO_POLICY, vary=PREFLIGHT_VARY, answer=_REFUSAL_ANSWER
+)
 _COVERED_NO_ORIGIN = Decision(Outcome.NOT_CORS, Reason.NO_ORIGIN, vary=ACTUAL_VARY)
 
 
 def decide(
     policies: PolicySet,
     facts: RequestFacts,
-    max_requested_headers: int = DEFAULT_MAX_REQUESTED_HEADERS,
+    max_requested_headers: int = MAX_REQUESTED_HEADERS,
     view_policy: str | None = None,
 ) -> Decision:
     """Decide one request. Pure: the same snapshot and facts always give the same decision.
@@ -113,8 +144,21 @@ def decide(
     if facts.is_preflight:
         if tier is None:
             return _NOT_COVERED_PREFLIGHT
-        return _decide_preflight(
-            tier.origins.match(facts.origin or ""), tier.policies, facts, max_requested_headers
+        origin = facts.origin or ""
+        method = facts.request_method or ""
+        request_headers = facts.request_headers or ""
+        decide_preflight = (
+            _decide_preflight_memoised
+            if len(origin) + len(method) + len(request_headers) <= MEMO_MAX_INPUT
+            else _decide_preflight
+        )
+        return decide_preflight(
+            tier,
+            origin,
+            method,
+            request_headers,
+            facts.request_private_network,
+            max_requested_headers,
         )
     if facts.origin is None:
         return _NOT_CORS if tier is None else _COVERED_NO_ORIGIN
@@ -129,7 +173,7 @@ def decide(
             vary=ACTUAL_VARY,
             enforce=tier.enforce_on_server and facts.method not in SAFE_METHODS,
         )
-    return _allow_actual(*found)
+    return _allow_actual(found.policy, found.allow_origin)
 
 
 @lru_cache(maxsize=MEMO_SIZE)
@@ -143,27 +187,23 @@ def _allow_actual(policy: CompiledPolicy, allow_origin: str) -> Decision:
 
 
 def _decide_preflight(
-    found: tuple[CompiledPolicy, str] | None,
-    tier_policies: tuple[CompiledPolicy, ...],
-    facts: RequestFacts,
+    tier: PathTier,
+    origin: str,
+    method: str,
+    request_headers: str,
+    private_network: bool,
     max_requested_headers: int,
 ) -> Decision:
+    """A preflight on a covered path: which entry allows the origin, then the policy's checks."""
+    found = tier.origins.match(origin)
     if found is None:
-        return _origin_refused(tier_policies[0] if tier_policies else None)
-    policy, allow_origin = found
-    method = facts.request_method or ""
-    request_headers = facts.request_headers or ""
-    check = (
-        _check_preflight_memoised
-        if len(method) + len(request_headers) <= MEMO_MAX_INPUT
-        else _check_preflight
-    )
-    return check(
-        policy,
-        allow_origin,
+        return _origin_refused(tier.policies[0] if tier.policies else None)
+    return _check_preflight(
+        found.policy,
+        found.allow_origin,
         method,
         request_headers,
-        facts.request_private_network,
+        private_network,
         max_requested_headers,
     )
 
@@ -192,14 +232,21 @@ def _check_preflight(
         if not policy.allow_private_network:
             return _refuse(Reason.PRIVATE_NETWORK_NOT_ALLOWED, policy)
         headers = (*headers, ("Access-Control-Allow-Private-Network", "true"))
-    return Decision(Outcome.PREFLIGHT_ALLOWED, Reason.ALLOWED, policy, headers, PREFLIGHT_VARY)
+    return Decision(
+        Outcome.PREFLIGHT_ALLOWED,
+        Reason.ALLOWED,
+        policy,
+        headers,
+        PREFLIGHT_VARY,
+        answer=ready_answer(headers),
+    )
 
 
-# Browsers repeat the same few preflights, so most requests skip the token checks, the header
-# list parsing and building the answer. Policies hash by identity, so a new snapshot never
-# reuses an old entry. Only short method and header values are kept, and at most MEMO_SIZE
+# Browsers repeat the same few preflights, so most requests skip the origin lookup, the token
+# checks, the header list parsing and building the answer. Tiers and policies hash by identity,
+# so a new snapshot never reuses an old entry. Only short values are kept, and at most MEMO_SIZE
 # answers, so distinct or oversized values sent on purpose cannot make the memo hold much.
-_check_preflight_memoised = lru_cache(maxsize=MEMO_SIZE)(_check_preflight)
+_decide_preflight_memoised = lru_cache(maxsize=MEMO_SIZE)(_decide_preflight)
 
 
 @lru_cache(maxsize=MEMO_SIZE)
@@ -221,4 +268,5 @@ def _refuse(
         vary=PREFLIGHT_VARY,
         detail=detail,
         shaped_headers=shaped,
+        answer=_REFUSAL_ANSWER,
     )

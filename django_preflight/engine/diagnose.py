@@ -13,8 +13,7 @@ from urllib.parse import unquote, urlsplit
 from .advice import Advice, Cause, advise, refusal
 from .browser import CorsRequest, Failure, RawResponse, check_actual, check_preflight
 from .decision import Decision, Outcome, Reason, RequestFacts, decide
-from .origins import parse_request_origin
-from .policy import OriginKind, PolicySet
+from .policy import PolicySet
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +60,7 @@ def diagnose(policies: PolicySet, request: CorsRequest, refused_status: int = 40
     matched_by = (
         "no origin entry matches"
         if matched is None
-        else _matched_by(policies, path, request.origin, matched[1])
+        else f"{matched.kind.value} entry (precedence: exact, subdomain, regex, null, any)"
     )
     preflight: Decision | None = None
     if request.needs_preflight:
@@ -99,26 +98,6 @@ def diagnose(policies: PolicySet, request: CorsRequest, refused_status: int = 40
         _advice(actual, request, failure),
         failure,
     )
-
-
-def _matched_by(policies: PolicySet, path: str, origin: str, allow_origin: str) -> str:
-    tier = policies.tier_for(path)
-    assert tier is not None
-    if origin in tier.origins.exact:
-        kind = OriginKind.EXACT
-    elif allow_origin == "*":
-        kind = OriginKind.ANY
-    elif origin == "null":
-        kind = OriginKind.NULL
-    else:
-        parsed = parse_request_origin(origin)
-        host = parsed.host if parsed is not None else ""
-        parents = {host[i + 1 :] for i, ch in enumerate(host) if ch == "."}
-        in_wildcard = parsed is not None and any(
-            (parsed.scheme, parsed.port, parent) in tier.origins.subdomains for parent in parents
-        )
-        kind = OriginKind.SUBDOMAIN if in_wildcard else OriginKind.REGEX
-    return f"{kind.value} entry (precedence: exact, subdomain, regex, null, any)"
 
 
 def _response(decision: Decision, refused_status: int) -> RawResponse:

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from .hosts import HostError, to_ascii
+from .limits import MAX_ORIGIN_LENGTH, MAX_REGEX_LENGTH
 from .linear_regex import LinearRegex, LinearRegexError
+from .problems import Code
 
 DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
-MAX_ORIGIN_LENGTH = 300
-MAX_REGEX_LENGTH = 500
 
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 _HOSTNAME = rf"{_LABEL}(?:\.{_LABEL})*"
@@ -32,6 +32,10 @@ _SCHEME = re.compile(r"[a-z][a-z0-9+.\-]{0,31}")
 
 class OriginError(ValueError):
     """A configured origin pattern that cannot be accepted; the message is for a person."""
+
+    def __init__(self, code: Code, message: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,12 +80,14 @@ def normalise_subdomain_pattern(text: str) -> Origin:
     """Parse ``scheme://*.example.com[:port]``; the returned host is the parent domain."""
     if "://*." not in text.strip():
         raise OriginError(
-            "A subdomain pattern looks like https://*.example.com: scheme, '://*.', then a domain."
+            Code.SUBDOMAIN_SHAPE,
+            "A subdomain pattern looks like https://*.example.com: scheme, '://*.', then a domain.",
         )
     origin = _split_configured(text, allow_wildcard=True)
     if "." not in origin.host or origin.host.startswith("["):
         raise OriginError(
-            "A subdomain pattern needs a registrable domain such as example.com after '*.'."
+            Code.SUBDOMAIN_NOT_REGISTRABLE,
+            "A subdomain pattern needs a registrable domain such as example.com after '*.'.",
         )
     return origin
 
@@ -89,33 +95,44 @@ def normalise_subdomain_pattern(text: str) -> Origin:
 def _split_configured(text: str, *, allow_wildcard: bool) -> Origin:
     value = text.strip()
     if not value:
-        raise OriginError("Enter an origin such as https://app.example.com.")
+        raise OriginError(Code.ORIGIN_EMPTY, "Enter an origin such as https://app.example.com.")
     if len(value) > MAX_ORIGIN_LENGTH:
-        raise OriginError(f"An origin is at most {MAX_ORIGIN_LENGTH} characters long.")
+        raise OriginError(
+            Code.ORIGIN_TOO_LONG, f"An origin is at most {MAX_ORIGIN_LENGTH} characters long."
+        )
     if value.lower() == "null":
         raise OriginError(
+            Code.ORIGIN_NULL_AS_EXACT,
             "The 'null' origin can be sent by any sandboxed page; allow it only with the "
-            "separate 'null origin' kind."
+            "separate 'null origin' kind.",
         )
     if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
-        raise OriginError("An origin cannot contain spaces or control characters.")
+        raise OriginError(
+            Code.ORIGIN_CONTROL_CHARACTER, "An origin cannot contain spaces or control characters."
+        )
     scheme, sep, rest = value.partition("://")
     if not sep:
-        raise OriginError("An origin starts with a scheme, such as https://app.example.com.")
+        raise OriginError(
+            Code.ORIGIN_NO_SCHEME,
+            "An origin starts with a scheme, such as https://app.example.com.",
+        )
     scheme = scheme.lower()
     if not _SCHEME.fullmatch(scheme):
-        raise OriginError(f"'{scheme}' is not a valid URL scheme.")
+        raise OriginError(Code.ORIGIN_BAD_SCHEME, f"'{scheme}' is not a valid URL scheme.")
     if rest.endswith("/") and "/" not in rest[:-1]:
         rest = rest[:-1]
     for mark, what in (("/", "a path"), ("?", "a query"), ("#", "a fragment"), ("@", "userinfo")):
         if mark in rest:
             raise OriginError(
-                f"An origin is only scheme, host and port; remove {what} ('{mark}...')."
+                Code.ORIGIN_NOT_ONLY_ORIGIN,
+                f"An origin is only scheme, host and port; remove {what} ('{mark}...').",
             )
     host, port = _split_port(rest)
     if allow_wildcard:
         if not host.startswith("*."):
-            raise OriginError("A subdomain pattern starts with '*.' right after '://'.")
+            raise OriginError(
+                Code.SUBDOMAIN_SHAPE, "A subdomain pattern starts with '*.' right after '://'."
+            )
         host = host[2:]
     host = _normalise_host(host)
     if port is not None and DEFAULT_PORTS.get(scheme) == port:
@@ -127,10 +144,10 @@ def _split_port(rest: str) -> tuple[str, int | None]:
     if rest.startswith("["):
         end = rest.find("]")
         if end == -1:
-            raise OriginError("An IPv6 host must be closed with ']'.")
+            raise OriginError(Code.ORIGIN_BAD_HOST, "An IPv6 host must be closed with ']'.")
         host, tail = rest[: end + 1], rest[end + 1 :]
         if tail and not tail.startswith(":"):
-            raise OriginError("Only ':port' may follow an IPv6 host.")
+            raise OriginError(Code.ORIGIN_BAD_PORT, "Only ':port' may follow an IPv6 host.")
         port_text = tail[1:] if tail else None
     else:
         host, sep, port_text_raw = rest.partition(":")
@@ -138,27 +155,32 @@ def _split_port(rest: str) -> tuple[str, int | None]:
     if port_text is None:
         return host, None
     if not port_text.isascii() or not port_text.isdigit() or not 0 < int(port_text) <= 65535:
-        raise OriginError(f"'{port_text}' is not a port number between 1 and 65535.")
+        raise OriginError(
+            Code.ORIGIN_BAD_PORT, f"'{port_text}' is not a port number between 1 and 65535."
+        )
     return host, int(port_text)
 
 
 def _normalise_host(host: str) -> str:
     if not host:
-        raise OriginError("The origin has no host.")
+        raise OriginError(Code.ORIGIN_BAD_HOST, "The origin has no host.")
     if host.startswith("["):
         inner = host[1:-1].lower()
         if not _is_ipv6(inner):
-            raise OriginError(f"'{host}' is not a valid IPv6 address.")
+            raise OriginError(Code.ORIGIN_BAD_HOST, f"'{host}' is not a valid IPv6 address.")
         return f"[{ipaddress.IPv6Address(inner).compressed}]"
     if host.endswith("."):
-        raise OriginError("Remove the trailing dot: browsers send the host without it.")
+        raise OriginError(
+            Code.ORIGIN_BAD_HOST, "Remove the trailing dot: browsers send the host without it."
+        )
     try:
         ascii_host = to_ascii(host)
     except HostError as exc:
-        raise OriginError(str(exc)) from exc
+        raise OriginError(Code.ORIGIN_BAD_HOST, str(exc)) from exc
     if not re.fullmatch(_HOSTNAME, ascii_host):
         raise OriginError(
-            f"'{host}' is not a valid host name: use letters, digits, hyphens and dots."
+            Code.ORIGIN_BAD_HOST,
+            f"'{host}' is not a valid host name: use letters, digits, hyphens and dots.",
         )
     return ascii_host
 
@@ -180,14 +202,19 @@ def compile_origin_regex(pattern: str) -> LinearRegex:
     unrelated change compiles nothing again.
     """
     if not pattern.strip():
-        raise OriginError("Enter a regular expression.")
+        raise OriginError(Code.REGEX_EMPTY, "Enter a regular expression.")
     if len(pattern) > MAX_REGEX_LENGTH:
-        raise OriginError(f"A regular expression is at most {MAX_REGEX_LENGTH} characters long.")
+        raise OriginError(
+            Code.REGEX_TOO_LONG,
+            f"A regular expression is at most {MAX_REGEX_LENGTH} characters long.",
+        )
     try:
         re.compile(pattern)
     except re.error as exc:
-        raise OriginError(f"This is not a valid regular expression: {exc}.") from exc
+        raise OriginError(
+            Code.REGEX_INVALID, f"This is not a valid regular expression: {exc}."
+        ) from exc
     try:
         return LinearRegex(pattern)
     except LinearRegexError as exc:
-        raise OriginError(str(exc)) from exc
+        raise OriginError(Code.REGEX_NOT_LINEAR, str(exc)) from exc

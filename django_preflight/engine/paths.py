@@ -11,9 +11,15 @@ from __future__ import annotations
 import posixpath
 from urllib.parse import unquote
 
+from .problems import Code
+
 
 class PathPrefixError(ValueError):
     """A prefix that cannot be turned into the matched form; the message is for a person."""
+
+    def __init__(self, code: Code, message: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def normalise_path_prefix(prefix: str) -> str:
@@ -22,14 +28,16 @@ def normalise_path_prefix(prefix: str) -> str:
         decoded = unquote(prefix, errors="strict")
     except UnicodeDecodeError as exc:
         raise PathPrefixError(
+            Code.PATH_PREFIX_BAD_ENCODING,
             "This path prefix's percent-encoding is not UTF-8, so no request path can match "
-            "it; type the path's characters themselves."
+            "it; type the path's characters themselves.",
         ) from exc
     segments = decoded.split("/")
     if "." in segments or ".." in segments:
         resolved = posixpath.normpath(decoded) + ("/" if decoded.endswith("/") else "")
         raise PathPrefixError(
+            Code.PATH_PREFIX_DOT_SEGMENT,
             "Browsers resolve '.' and '..' before sending a path, so this prefix would never "
-            f"match; write {resolved.replace('//', '/')} instead."
+            f"match; write {resolved.replace('//', '/')} instead.",
         )
     return decoded

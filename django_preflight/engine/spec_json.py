@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, fields
 from typing import Any
 
-from .policy import OriginKind, OriginSpec, PolicySpec
+from .specs import OriginKind, OriginSpec, PolicySpec
 
 FORMAT = 2
 _TUPLE_FIELDS = ("allowed_methods", "allowed_headers", "exposed_headers")

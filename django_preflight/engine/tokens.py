@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 
-MAX_TOKEN_LENGTH = 64
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,64}")
+from .limits import MAX_TOKEN_LENGTH
+
+_TOKEN = re.compile(rf"[!#$%&'*+\-.^_`|~0-9A-Za-z]{{1,{MAX_TOKEN_LENGTH}}}")
 _OWS = " \t"
 
 

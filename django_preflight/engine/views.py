@@ -10,8 +10,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .compiler import CompiledPolicy
+from .index import OriginIndex, PathTier
+
 if TYPE_CHECKING:
-    from .policy import CompiledPolicy, OriginSpec, PathTier, PolicySet
+    from .policy import PolicySet
 
 
 class ViewPolicies:
@@ -20,22 +23,18 @@ class ViewPolicies:
     __slots__ = ("_sources", "_tiers", "views_only")
 
     def __init__(self) -> None:
-        self._sources: dict[str, tuple[CompiledPolicy, tuple[OriginSpec, ...]]] = {}
+        self._sources: dict[str, CompiledPolicy] = {}
         self._tiers: dict[str, PathTier] = {}
         self.views_only: frozenset[str] = frozenset()
 
-    def add(
-        self, policy: CompiledPolicy, origins: tuple[OriginSpec, ...], *, views_only: bool
-    ) -> None:
+    def add(self, policy: CompiledPolicy) -> None:
         """Make ``policy`` nameable; a views-only policy covers no path of its own."""
-        self._sources[policy.name] = (policy, origins)
-        if views_only:
+        self._sources[policy.name] = policy
+        if policy.views_only:
             self.views_only = self.views_only | {policy.name}
 
     def share(self, tiers: list[PathTier]) -> None:
         """Reuse the lookup tables of every policy that is alone on its path prefix."""
-        from .policy import PathTier
-
         for tier in tiers:
             if len(tier.policies) == 1:
                 policy = tier.policies[0]
@@ -51,14 +50,11 @@ class ViewPolicies:
         tier = self._tiers.get(name)
         if tier is not None:
             return tier
-        source = self._sources.get(name)
-        if source is None:
+        policy = self._sources.get(name)
+        if policy is None:
             return None
-        from .policy import OriginIndex, PathTier
-
-        policy, origins = source
         index = OriginIndex()
-        for origin in origins:
+        for origin in policy.origins:
             index.add(policy, origin)
         tier = PathTier("", index, (policy,), policy.enforce_on_server)
         self._tiers[name] = tier

@@ -13,8 +13,7 @@ from urllib.parse import unquote, urlsplit
 from django.db import DatabaseError
 from django.urls import NoReverseMatch, reverse
 
-from ..engine.policy import CompiledPolicy, OriginIndex, OriginKind, OriginSpec
-from ..models import AllowedOrigin
+from ..engine.index import Match
 from ..store import load_policy_set
 from .findings import GRANT_CHECKS, Attribution, Finding
 
@@ -36,25 +35,16 @@ def attribute(findings: list[Finding]) -> list[Finding]:
             tier = policies.tier_for(path)
             matched = tier.origins.match(finding.origin) if tier is not None else None
             if matched is not None:
-                attribution = _entry(matched[0], finding.origin)
+                attribution = _entry(matched)
         result.append(replace(finding, attribution=attribution) if attribution else finding)
     return result
 
 
-def _entry(policy: CompiledPolicy, origin: str) -> Attribution:
-    """The first entry of the policy that matches ``origin`` on its own, in match precedence."""
-    entry = "-"
-    rows = AllowedOrigin.objects.filter(policy_id=policy.id).only("kind", "value")
-    order = [kind.value for kind in OriginKind]
-    for row in sorted(rows, key=lambda r: (order.index(r.kind), r.value)):
-        index = OriginIndex()
-        try:
-            index.add(policy, OriginSpec(OriginKind(row.kind), row.value))
-        except ValueError:
-            continue  # a row saved around validation; the snapshot left it out too
-        if index.match(origin) is not None:
-            entry = f"{row.kind}: {row.value}" if row.value else row.kind
-            break
+def _entry(matched: Match) -> Attribution:
+    """The policy and the entry that grant the origin, as the snapshot matched them."""
+    policy = matched.policy
+    kind = matched.kind.value
+    entry = f"{kind}: {matched.pattern}" if matched.pattern else kind
     try:
         admin_url = reverse("admin:django_preflight_corspolicy_change", args=[policy.id])
     except NoReverseMatch:

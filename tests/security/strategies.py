@@ -10,8 +10,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from django_preflight.engine import OriginKind, OriginSpec, PolicySpec
 from django_preflight.engine.decision import RequestFacts
-from django_preflight.engine.policy import OriginKind, OriginSpec, PolicySpec
 from fuzz.generate import (
     HEADER_NAMES,
     HOSTS,

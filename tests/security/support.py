@@ -15,8 +15,9 @@ from django.db import close_old_connections
 from django.test import Client
 from django.urls import get_script_prefix, set_script_prefix
 
-from django_preflight.engine.policy import PolicySpec
-from django_preflight.models import AllowedOrigin, CorsPolicy
+from django_preflight.engine import PolicySpec
+from django_preflight.mapping import save_spec
+from django_preflight.models import CorsPolicy
 from fuzz.invariants import GRANT_HEADERS
 
 
@@ -43,26 +44,7 @@ def preflight(
 def save_specs(specs: Iterable[PolicySpec]) -> None:
     """Save engine specs as validated rows, keeping their ids, so both sides share them."""
     for spec in specs:
-        policy = CorsPolicy(
-            id=spec.id,
-            name=spec.name,
-            path_prefix=spec.path_prefix,
-            allow_credentials=spec.allow_credentials,
-            allowed_methods=list(spec.allowed_methods),
-            allowed_headers=list(spec.allowed_headers),
-            exposed_headers=list(spec.exposed_headers),
-            max_age=spec.max_age,
-            allow_private_network=spec.allow_private_network,
-            report_only=spec.report_only,
-        )
-        if getattr(spec, "enforce_on_server", False):
-            policy.enforce_on_server = True
-        policy.full_clean()
-        policy.save()
-        for entry in spec.origins:
-            origin = AllowedOrigin(policy=policy, kind=entry.kind.value, value=entry.value)
-            origin.full_clean()
-            origin.save()
+        save_spec(spec)
 
 
 @contextmanager

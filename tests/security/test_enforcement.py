@@ -16,17 +16,12 @@ import pytest
 from asgiref.sync import async_to_sync
 from django.test import AsyncClient, Client
 
-from django_preflight.engine.policy import OriginKind, OriginSpec, PolicySpec
+from django_preflight.engine import OriginKind, OriginSpec, PolicySpec
 from django_preflight.models import AllowedOrigin, CorsPolicy
 
 from .hostile_origins import EXACT_ORIGIN, HOSTILE_ORIGINS, Verdict, wire
 from .support import grant_headers, save_specs
 from .test_paths import TRICKS, URLCONF, PathTrick, server_path_info, trick_id
-
-pytestmark = pytest.mark.skipif(
-    not hasattr(CorsPolicy, "enforce_on_server"),
-    reason="CorsPolicy.enforce_on_server is not in this version",
-)
 
 CRASH = "/api/crash/"
 EVIL = "https://evil.example"
@@ -164,7 +159,7 @@ def test_enforcement_on_the_async_path_with_hostile_origins(enforced: CorsPolicy
 
 
 PRIVATE_TRUSTED = "https://trusted.example"
-ENFORCE = {"enforce_on_server": True} if "enforce_on_server" in PolicySpec.__slots__ else {}
+ENFORCE = {"enforce_on_server": True}
 TRICK_SPECS = [
     PolicySpec(
         301,

@@ -15,8 +15,8 @@ import pytest
 from asgiref.sync import async_to_sync
 from django.test import AsyncClient, Client
 
+from django_preflight.engine import OriginKind, OriginSpec, PolicySpec, build_policy_set
 from django_preflight.engine.decision import Outcome, RequestFacts, decide
-from django_preflight.engine.policy import OriginKind, OriginSpec, PolicySpec, build_policy_set
 from django_preflight.models import AllowedOrigin, CorsPolicy
 from fuzz.invariants import decision_problems, enforced_specs, header_problems
 

@@ -16,8 +16,8 @@ import pytest
 from django.test import Client
 
 from django_preflight.audit import buffer
+from django_preflight.engine import OriginKind, OriginSpec, PolicySpec, build_policy_set
 from django_preflight.engine.decision import Reason, RequestFacts, decide
-from django_preflight.engine.policy import OriginKind, OriginSpec, PolicySpec, build_policy_set
 from django_preflight.models import CorsPolicy
 
 from .support import grant_headers, preflight
@@ -147,7 +147,7 @@ def test_the_middleware_refuses_huge_input_cheaply(
     normal = per_call(send, variants(NORMAL, 90))
     huge = per_call(send, variants(facts, 30))
     assert huge < 50 * normal, f"{huge * 1e3:.2f} ms vs {normal * 1e3:.2f} ms"
-    for key in buffer._pending:
+    for key in buffer.entries():
         assert max(len(key.origin), len(key.path), len(key.method), len(key.headers)) <= 500
 
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from django_preflight.engine.decision import Decision, Outcome, Reason, RequestFacts
-from django_preflight.engine.policy import (
+from django_preflight.engine import (
     OriginKind,
     OriginSpec,
     PolicySpec,
     build_policy_set,
 )
+from django_preflight.engine.decision import Decision, Outcome, Reason, RequestFacts
 from fuzz.invariants import covering_specs, decision_problems, grants_for, header_problems
 
 APP = "https://app.example.com"

@@ -18,9 +18,9 @@ import pytest
 from django.test import Client
 from django.urls import Resolver404, resolve
 
+from django_preflight.engine import OriginKind, OriginSpec, PolicySpec, build_policy_set
 from django_preflight.engine.browser import CorsRequest
 from django_preflight.engine.diagnose import diagnose
-from django_preflight.engine.policy import OriginKind, OriginSpec, PolicySpec, build_policy_set
 from fuzz.invariants import header_problems
 
 from .support import call_wsgi, grant_headers, preflight, saved_for_module

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from django_preflight.engine import PolicySpec, build_policy_set
 from django_preflight.engine.decision import Outcome, RequestFacts, decide
-from django_preflight.engine.policy import PolicySpec, build_policy_set
 from fuzz.invariants import decision_problems, enforced_specs
 
 from .strategies import policy_sets, scenarios
+
+pytestmark = pytest.mark.properties
 
 ENGINE_SETTINGS = settings(
     max_examples=200,

@@ -15,8 +15,8 @@ from django.test import AsyncClient, Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from django_preflight.engine import OriginKind, OriginSpec, PolicySpec
 from django_preflight.engine.decision import Outcome, RequestFacts, decide
-from django_preflight.engine.policy import OriginKind, OriginSpec, PolicySpec
 from django_preflight.store import store
 from fuzz.generate import PATHS, wire
 from fuzz.invariants import decision_problems, enforced_specs, header_problems
@@ -24,7 +24,7 @@ from fuzz.invariants import decision_problems, enforced_specs, header_problems
 from .strategies import bent, genuine_origins, header_lists
 from .support import save_specs
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.properties]
 
 SPECS = [
     PolicySpec(

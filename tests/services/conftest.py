@@ -28,14 +28,6 @@ from .processes import (
 from .servers import ServerStarter, base_env
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers",
-        "services: starts real processes against PostgreSQL/MySQL/MariaDB and Redis "
-        "(skipped without DATABASE_URL/REDIS_URL, failing instead under CI=true)",
-    )
-
-
 @pytest.fixture
 def report(capsys: pytest.CaptureFixture[str]) -> Callable[[str], None]:
     """Print a measured figure even under -q and output capture: the run's record of it."""

@@ -197,7 +197,9 @@ class Command(BaseCommand):
             state = "" if name in snapshot.views else " (not an enabled policy: no CORS headers)"
             self.stdout.write(f"  used by views, policy '{name}'{state}: {'; '.join(views)}")
         for rejected in snapshot.rejected:
-            self.stderr.write(f"  skipped {rejected.name!r}: {rejected.problem}")
+            self.stderr.write(f"  skipped {rejected.name!r}:")
+            for problem in rejected.problems:
+                self.stderr.write(f"    {problem.message} [{problem.code.value}]")
 
     def _export(self, output: str) -> None:
         text = json.dumps(export_policies(), indent=2, sort_keys=False) + "\n"
