@@ -34,16 +34,10 @@ MATRIX: tuple[tuple[str, str, bool], ...] = (
 """(Django, Python, run in CI): Django 6 needs Python 3.12 or newer; 3.10 is the oldest Python
 supported."""
 
-PYTEST_ARGS = (
-    "-m",
-    "not browser and not packaging",
-    "--ignore",
-    "tests/browser",
-    "--ignore",
-    "tests/services",
-)
-"""Browser and service tests need Chromium and servers; ``make test`` runs them once, and
-``make wheel`` the packaging test."""
+PYTEST_ARGS = ("-m", "not (browser or servers or services or flood or properties or packaging)")
+"""The fast tier, where Django's and Python's versions make a difference; the slow tiers (real
+browsers, servers, services, floods, property runs) are version-independent and run once, in
+``make test-all``, the service matrix and ``make wheel``."""
 
 
 def _candidates(version: str) -> Iterator[str]:
