@@ -1,8 +1,10 @@
 """MkDocs hook: the settings reference must document every setting with its real default.
 
 The settings and their defaults are read from ``django_preflight/conf.py`` without importing it
-(the docs build needs no Django). A setting missing from ``docs/settings.md``, or documented
-with another default, is a warning, so ``mkdocs build --strict`` fails on it.
+(the docs build needs no Django); a default named from the engine's shared limits
+(``limits.NAME``) is read from ``django_preflight/engine/limits.py`` the same way. A setting
+missing from ``docs/settings.md``, or documented with another default, is a warning, so
+``mkdocs build --strict`` fails on it.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from typing import Any
 
 log = logging.getLogger("mkdocs.hooks.settings_reference")
 
-CONF = Path(__file__).resolve().parent.parent / "django_preflight" / "conf.py"
+PACKAGE = Path(__file__).resolve().parent.parent / "django_preflight"
+CONF = PACKAGE / "conf.py"
+LIMITS = PACKAGE / "engine" / "limits.py"
 PREFIX = "PREFLIGHT_"
 
 
@@ -28,9 +32,38 @@ def declared_settings(source: str) -> dict[str, str]:
         if isinstance(node, ast.ClassDef) and node.name == "PreflightSettings":
             for item in node.body:
                 if isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name):
-                    default = ast.literal_eval(item.value) if item.value is not None else None
+                    default = _value(item.value) if item.value is not None else None
                     found[PREFIX + item.target.id] = _written(default)
     return found
+
+
+def _value(node: ast.expr) -> Any:
+    """A literal, or a constant of the shared limits module (``limits.NAME``)."""
+    if (
+        isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "limits"
+    ):
+        return _module_constants(LIMITS.read_text(encoding="utf-8"))[node.attr]
+    return ast.literal_eval(node)
+
+
+def _module_constants(source: str) -> dict[str, Any]:
+    """Module-level ``NAME = literal`` (or annotated) assignments of a source file."""
+    constants: dict[str, Any] = {}
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target, value = node.targets[0], node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            target, value = node.target, node.value
+        else:
+            continue
+        if isinstance(target, ast.Name):
+            try:
+                constants[target.id] = ast.literal_eval(value)
+            except ValueError:
+                continue
+    return constants
 
 
 def _written(value: Any) -> str:
