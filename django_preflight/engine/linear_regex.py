@@ -60,7 +60,8 @@ class LinearRegex:
         return f"LinearRegex({self.pattern!r})"
 
 
-def _explain(pattern: str, error: str) -> str:
+def unsupported_feature(pattern: str) -> str | None:
+    """Why RE2 refuses the pattern, when it uses a backtracking-only feature; else None."""
     for marker, feature in _UNSUPPORTED:
         if marker in pattern:
             return (
@@ -68,6 +69,12 @@ def _explain(pattern: str, error: str) -> str:
                 "linear time; origin regexes run on RE2, which has no backreferences and no "
                 "lookaround: list the origins, or use a subdomain wildcard."
             )
+    return None
+
+
+def _explain(pattern: str, error: str) -> str:
+    if feature := unsupported_feature(pattern):
+        return feature
     if "\\" in pattern and any(f"\\{digit}" in pattern for digit in "123456789"):
         return (
             "This regular expression uses a backreference (\\1...), which cannot run in linear "

@@ -15,7 +15,7 @@ from functools import lru_cache
 
 from .hosts import HostError, to_ascii
 from .limits import MAX_ORIGIN_LENGTH, MAX_REGEX_LENGTH
-from .linear_regex import LinearRegex, LinearRegexError
+from .linear_regex import LinearRegex, LinearRegexError, unsupported_feature
 from .problems import Code
 
 DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
@@ -211,6 +211,10 @@ def compile_origin_regex(pattern: str) -> LinearRegex:
     try:
         re.compile(pattern)
     except re.error as exc:
+        # An older Python's parser calls some backtracking-only features (atomic groups before
+        # 3.11) unknown syntax: name the feature, as RE2 would.
+        if feature := unsupported_feature(pattern):
+            raise OriginError(Code.REGEX_NOT_LINEAR, feature) from exc
         raise OriginError(
             Code.REGEX_INVALID, f"This is not a valid regular expression: {exc}."
         ) from exc
