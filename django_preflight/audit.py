@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.db import connections, transaction
 from django.db.models import F
@@ -35,6 +35,9 @@ from .engine.limits import (
     AUDIT_ORIGIN_LENGTH,
     AUDIT_PATH_LENGTH,
 )
+
+if TYPE_CHECKING:
+    from .models import SharedState
 
 logger = logging.getLogger("django_preflight")
 
@@ -255,7 +258,7 @@ def _write(batch: dict[Key, Tally]) -> int:
 
     written = sum(tally.count for tally in batch.values())
     with transaction.atomic():
-        SharedState.objects.filter(name=SharedState.AUDIT_LOCK).update(number=F("number") + 1)
+        _take_lock(SharedState)
         policy_ids = {key.policy_id for key in batch if key.policy_id is not None}
         existing_policies = set(
             CorsPolicy.objects.filter(id__in=policy_ids).values_list("id", flat=True)
@@ -282,6 +285,15 @@ def _write(batch: dict[Key, Tally]) -> int:
         )
     batch.clear()
     return written
+
+
+def _take_lock(shared_state: type[SharedState]) -> None:
+    """Lock the audit's row until commit; re-create it first if a ``flush`` deleted it, or no
+    flush would wait for another and two could insert the same new refusal."""
+    lock = shared_state.objects.filter(name=shared_state.AUDIT_LOCK)
+    if not lock.update(number=F("number") + 1):
+        shared_state.objects.get_or_create(name=shared_state.AUDIT_LOCK, defaults={"number": 0})
+        lock.update(number=F("number") + 1)
 
 
 def _merge(

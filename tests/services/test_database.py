@@ -21,7 +21,7 @@ from django.utils import timezone
 from django_preflight import audit
 from django_preflight.audit import AuditBuffer, buffer
 from django_preflight.engine.decision import Outcome, RequestFacts, decide
-from django_preflight.models import AllowedOrigin, CorsPolicy, RejectedPreflight
+from django_preflight.models import AllowedOrigin, CorsPolicy, RejectedPreflight, SharedState
 from django_preflight.store import load_policy_set, store
 
 APP = "https://app.example.com"
@@ -145,6 +145,8 @@ def test_concurrent_writers_add_up_in_one_row(make_policy: Callable[..., CorsPol
     """Writers flush the same new refusal at once: they take turns on the audit's lock row, so
     the first inserts it and the others add to it, without an insert race to lose."""
     policy = make_policy(origins=(APP,), path_prefix="/api/")
+    # As `manage.py flush` (and a transactional test's teardown) leaves it: no lock row yet.
+    SharedState.objects.filter(name=SharedState.AUDIT_LOCK).delete()
     writers, per_writer = 6, 25
     key = audit.Key(
         "https://refused.example", "/api/items/", "PUT", "", "origin_not_allowed", "", policy.pk

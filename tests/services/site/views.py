@@ -14,8 +14,8 @@ from typing import Any
 
 from asgiref.sync import iscoroutinefunction
 from django.db import transaction
-from django.utils.decorators import sync_and_async_middleware
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.utils.decorators import sync_and_async_middleware
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
