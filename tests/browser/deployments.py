@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django_preflight.engine.advice import Cause
+from tests.browser.servers import NGINX_HTTP_HEAD
 from tests.cors_server import (
     BY_NAME,
     HEADER_NOT_ALLOWED,
@@ -61,18 +62,9 @@ def scripted(behaviour: Behaviour) -> Case:
 
 
 # nginx forwarding to the scripted server, and nginx doing CORS itself.
-NGINX_TABLE_CONF = """\
-worker_processes 1;
-{user}pid {prefix}/nginx.pid;
-error_log {prefix}/error.log warn;
-events {{ worker_connections 128; }}
-http {{
-    access_log {prefix}/access.log;
-    client_body_temp_path {prefix}/client_body;
-    proxy_temp_path {prefix}/proxy;
-    fastcgi_temp_path {prefix}/fastcgi;
-    uwsgi_temp_path {prefix}/uwsgi;
-    scgi_temp_path {prefix}/scgi;
+NGINX_TABLE_CONF = (
+    NGINX_HTTP_HEAD
+    + """\
     server {{
         listen 127.0.0.1:{forward_port};
         location / {{
@@ -123,6 +115,7 @@ http {{
     }}
 }}
 """
+)
 FORWARDED = (
     "correct",
     "auth-401",

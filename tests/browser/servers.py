@@ -172,7 +172,7 @@ def uvicorn(name: str, env: Mapping[str, str], workdir: Path) -> ServerProcess:
     return ServerProcess(name, command, env, port, workdir / f"{name}.log")
 
 
-NGINX_CONF = """\
+NGINX_HTTP_HEAD = """\
 worker_processes 1;
 {user}pid {prefix}/nginx.pid;
 error_log {prefix}/error.log warn;
@@ -184,6 +184,12 @@ http {{
     fastcgi_temp_path {prefix}/fastcgi;
     uwsgi_temp_path {prefix}/uwsgi;
     scgi_temp_path {prefix}/scgi;
+"""
+"""The start of every nginx configuration here: one worker, and every path under the prefix."""
+
+NGINX_CONF = (
+    NGINX_HTTP_HEAD
+    + """\
 
     # Only forwarding: Django answers preflights and adds every CORS header.
     server {{
@@ -204,6 +210,7 @@ http {{
     }}
 }}
 """
+)
 
 
 @dataclass
