@@ -170,11 +170,12 @@ def test_a_flush_is_a_few_statements_whatever_its_size(
     # with the rows: 300 distinct refusals used to cost about 1,200 statements.
     for n in range(300):
         refuse(client, origin=f"https://flood{n}.example")
-    with django_assert_max_num_queries(12):
+    # A constant: up to 5 of them re-create the lock row when a flush (as here) deleted it.
+    with django_assert_max_num_queries(17):
         assert buffer.flush() == 300
     for n in range(0, 600, 2):
         refuse(client, origin=f"https://flood{n}.example")
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(17):
         assert buffer.flush() == 300, "half increments, half inserts"
     counts = dict(RejectedPreflight.objects.values_list("origin", "count"))
     assert len(counts) == 450
