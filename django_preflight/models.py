@@ -225,15 +225,23 @@ class CorsPolicy(models.Model):
             self.path_prefix = normalise_path_prefix(self.path_prefix)
 
     def validate_unique(self, exclude: Collection[str] | None = None) -> None:
-        """Also refuse a name that differs from another policy's only in case."""
-        super().validate_unique(exclude)
-        if "name" not in (exclude or ()) and self._name_taken():
-            raise ValidationError(
-                {
-                    "name": _("Another policy is already called “%(name)s” (names ignore case).")
-                    % {"name": self.name}
-                }
-            )
+        """Also refuse a name that differs from another policy's only in case.
+
+        The case-blind check runs first and replaces the database's own unique check on the
+        name, so the message is the same where the collation already ignores case.
+        """
+        skipped = set(exclude or ())
+        errors: dict[str, list[ValidationError]] = {}
+        if "name" not in skipped and self._name_taken():
+            message = _("Another policy is already called “%(name)s” (names ignore case).")
+            errors["name"] = [ValidationError(message % {"name": self.name}, code="unique")]
+            skipped.add("name")
+        try:
+            super().validate_unique(skipped)
+        except ValidationError as unique_errors:
+            errors = unique_errors.update_error_dict(errors)
+        if errors:
+            raise ValidationError(errors)
 
     def _name_taken(self) -> bool:
         """Names are unique ignoring case on every database, as MySQL/MariaDB's default

@@ -710,7 +710,10 @@ def _running(
         # Each port's own base URL first, the other port's (if any) second.
         server.bases = (bases[index], bases[(index + 1) % count])  # type: ignore[attr-defined]
         server.daemon_threads = True
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        # A short poll: shutdown() waits for the loop to notice, once per test.
+        threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        ).start()
     try:
         yield bases, seen
     finally:

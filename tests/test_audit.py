@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from django_preflight import audit
 from django_preflight.audit import buffer
-from django_preflight.models import CorsPolicy, RejectedPreflight
+from django_preflight.models import CorsPolicy, RejectedPreflight, SharedState
 from django_preflight.store import store
 from tests.factories import RejectedPreflightFactory
 
@@ -168,14 +168,16 @@ def test_a_flush_is_a_few_statements_whatever_its_size(
     # SQLite takes at most 999 parameters per statement, so about 76 rows per INSERT; the
     # servers take 500 rows. Either way the statements grow with the rows per statement, not
     # with the rows: 300 distinct refusals used to cost about 1,200 statements.
+    # The lock row comes with the migrations; a transactional test run earlier may have
+    # emptied the table (re-creating it is covered below), so the steady state is set up here.
+    SharedState.objects.get_or_create(name=SharedState.AUDIT_LOCK, defaults={"number": 0})
     for n in range(300):
         refuse(client, origin=f"https://flood{n}.example")
-    # A constant: up to 5 of them re-create the lock row when a flush (as here) deleted it.
-    with django_assert_max_num_queries(17):
+    with django_assert_max_num_queries(12):
         assert buffer.flush() == 300
     for n in range(0, 600, 2):
         refuse(client, origin=f"https://flood{n}.example")
-    with django_assert_max_num_queries(17):
+    with django_assert_max_num_queries(12):
         assert buffer.flush() == 300, "half increments, half inserts"
     counts = dict(RejectedPreflight.objects.values_list("origin", "count"))
     assert len(counts) == 450
