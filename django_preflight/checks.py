@@ -77,7 +77,7 @@ def check_settings(**kwargs: Any) -> list[checks.CheckMessage]:
 def check_deploy(**kwargs: Any) -> list[checks.CheckMessage]:
     """Configurations that work but weaken the boundary: for ``manage.py check --deploy``."""
     current = conf.get()
-    warnings = []
+    warnings: list[checks.CheckMessage] = []
     if current.REASON_HEADER or current.SHAPE_REFUSALS:
         warnings.append(
             checks.Warning(
@@ -99,7 +99,35 @@ def check_deploy(**kwargs: Any) -> list[checks.CheckMessage]:
                 id="django_preflight.W008",
             )
         )
+    warnings.extend(_sqlite_warnings())
     return warnings + _policy_warnings()
+
+
+def _sqlite_warnings() -> list[checks.CheckMessage]:
+    """SQLite in its default (deferred) transaction mode: a transaction that read before it
+    writes fails at once with "database is locked" when another process is committing, as each
+    worker's audit writer does, instead of waiting its turn."""
+    from django.db import router
+
+    from .models import RejectedPreflight
+
+    alias = router.db_for_write(RejectedPreflight)
+    database = settings.DATABASES.get(alias, {})
+    if not str(database.get("ENGINE", "")).endswith("sqlite3"):
+        return []
+    mode = str(database.get("OPTIONS", {}).get("transaction_mode", "DEFERRED"))
+    if mode.upper() == "IMMEDIATE":
+        return []
+    return [
+        checks.Warning(
+            f"Database {alias!r} is SQLite in {mode.upper()} transaction mode: with several "
+            "worker processes, an admin save that coincides with another process's audit write "
+            "fails with 'database is locked'.",
+            hint=f"Set DATABASES[{alias!r}]['OPTIONS'] to {{'transaction_mode': 'IMMEDIATE', "
+            "'init_command': 'PRAGMA journal_mode=wal;'}, or use PostgreSQL or MariaDB.",
+            id="django_preflight.W009",
+        )
+    ]
 
 
 def _covers(policy: Any) -> str:

@@ -63,6 +63,13 @@ DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": BASE_DIR / "db.sqlite3",
+        # The request threads and the audit writer take turns instead of failing with
+        # "database is locked" (docs/deployment.md).
+        "OPTIONS": {
+            "init_command": "PRAGMA journal_mode=wal;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+        },
     }
 }
 

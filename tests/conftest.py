@@ -16,6 +16,30 @@ from django_preflight.store import store
 from .factories import CorsPolicyFactory
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--database-only",
+        action="store_true",
+        help="run only the tests that can reach the database (and the services tier): what the "
+        "database matrix needs, since the rest behaves the same on every database",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With ``--database-only``, deselect the tests that have no database access."""
+    if not config.getoption("--database-only"):
+        return
+    kept: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
+    for item in items:
+        # pytest-django grants database access through this fixture, whichever way a test asks.
+        reaches = "_django_db_helper" in getattr(item, "fixturenames", ())
+        (kept if reaches or item.get_closest_marker("services") else dropped).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
 @pytest.fixture(autouse=True)
 def _fresh_state(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(reporting, "log_limit", reporting.RateLimit())

@@ -14,6 +14,16 @@ from django_preflight.checks import MIDDLEWARE_PATH, check_middleware, check_set
 
 SESSION = "django.contrib.sessions.middleware.SessionMiddleware"
 ROOT = Path(__file__).resolve().parents[1]
+# How the deployment docs set SQLite up for several processes (no W009).
+IMMEDIATE = {"transaction_mode": "IMMEDIATE"}
+
+
+def as_deployed(databases: dict[str, Any]) -> dict[str, Any]:
+    """The test databases, an SQLite one set up for several processes; others as they are."""
+    default = databases["default"]
+    if not default["ENGINE"].endswith("sqlite3"):
+        return databases
+    return {**databases, "default": {**default, "OPTIONS": {**default["OPTIONS"], **IMMEDIATE}}}
 SHARED_CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
@@ -105,6 +115,7 @@ def test_deploy_checks_warn_about_weak_policies(make_policy: Any, settings: Any)
     from django_preflight.checks import check_deploy
 
     settings.CACHES = SHARED_CACHES
+    settings.DATABASES = as_deployed(settings.DATABASES)
     assert check_deploy() == []
     make_policy(origins=("http://app.example.com",), name="plain", allow_credentials=True)
     make_policy(origins=("",), kinds=["null"], name="sandbox", path_prefix="/embed/")
@@ -134,6 +145,29 @@ def test_deploy_checks_warn_about_a_per_process_cache(settings: Any, backend: st
     assert "answers preflights 503" in warned[0].msg
     settings.CACHES = SHARED_CACHES
     assert not [m for m in check_deploy() if m.id == "django_preflight.W008"]
+
+
+@pytest.mark.django_db
+def test_deploy_checks_warn_about_sqlite_in_deferred_transaction_mode(settings: Any) -> None:
+    from django_preflight.checks import check_deploy
+
+    database = settings.DATABASES["default"]
+    settings.DATABASES = {"default": {**database, "ENGINE": "django.db.backends.sqlite3"}}
+    warned = [m for m in check_deploy() if m.id == "django_preflight.W009"]
+    assert len(warned) == 1
+    assert "'default' is SQLite in DEFERRED transaction mode" in warned[0].msg
+    settings.DATABASES = {
+        "default": {
+            **database,
+            "ENGINE": "django.db.backends.sqlite3",
+            "OPTIONS": IMMEDIATE,
+        }
+    }
+    assert not [m for m in check_deploy() if m.id == "django_preflight.W009"]
+    settings.DATABASES = {
+        "default": {**database, "ENGINE": "django.db.backends.postgresql", "OPTIONS": {}}
+    }
+    assert not [m for m in check_deploy() if m.id == "django_preflight.W009"]
 
 
 @pytest.mark.django_db

@@ -11,15 +11,17 @@ from django.core.exceptions import ValidationError
 
 from django_preflight.checks import check_deploy
 from django_preflight.models import AllowedOrigin, CorsPolicy
-from tests.test_checks import SHARED_CACHES
+from tests.test_checks import SHARED_CACHES, as_deployed
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def _shared_cache(settings: Any) -> None:
-    """A shared cache, so that only the policies' warnings are in question here."""
+def _deployed_services(settings: Any) -> None:
+    """A shared cache and SQLite set up for several processes, so that only the policies'
+    warnings are in question here."""
     settings.CACHES = SHARED_CACHES
+    settings.DATABASES = as_deployed(settings.DATABASES)
 
 
 def ids(make: Callable[[], object]) -> list[str]:

@@ -59,13 +59,16 @@ def redis_url() -> str:
 
 @pytest.fixture(scope="module")
 def server_database() -> Iterator[ServerDatabase]:
-    """A database created for this module on DATABASE_URL's server, migrated, then dropped."""
+    """A database created for this module on DATABASE_URL's server, migrated, then dropped.
+
+    Without DATABASE_URL, an SQLite file that the served processes share, as with the settings
+    startproject writes.
+    """
     url = os.environ.get("DATABASE_URL", "")
     vendor = vendor_of(url)
     require(
-        vendor in ("postgresql", "mysql"),
-        "needs DATABASE_URL pointing at PostgreSQL, MySQL or MariaDB (several processes "
-        f"share the database); it selects {vendor}",
+        vendor in ("postgresql", "mysql", "sqlite"),
+        f"needs DATABASE_URL pointing at PostgreSQL, MySQL, MariaDB or SQLite; it selects {vendor}",
     )
     database = ServerDatabase(url)
     try:

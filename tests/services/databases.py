@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 import subprocess
 import sys
+import tempfile
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -38,7 +41,11 @@ def with_database_name(url: str, name: str) -> str:
 
 @dataclass
 class ServerDatabase:
-    """A database of the test's own on a shared server, created here and dropped here."""
+    """A database of the test's own on a shared server, created here and dropped here.
+
+    Without a server (no ``DATABASE_URL``, as in a project made by startproject) it is an SQLite
+    file in the temporary folder, which every served process opens.
+    """
 
     admin_url: str
     name: str = field(default_factory=lambda: f"preflight_services_{uuid.uuid4().hex[:10]}")
@@ -48,7 +55,13 @@ class ServerDatabase:
         return vendor_of(self.admin_url)
 
     @property
+    def sqlite_file(self) -> Path:
+        return Path(tempfile.gettempdir()) / f"{self.name}.sqlite3"
+
+    @property
     def url(self) -> str:
+        if self.vendor == "sqlite":
+            return f"sqlite:///{self.sqlite_file}"
         return with_database_name(self.admin_url, self.name)
 
     def _connect(self, database: str | None) -> Any:
@@ -84,6 +97,9 @@ class ServerDatabase:
 
     def create(self) -> None:
         """Create the database; the name is made of letters, digits and underscores only."""
+        if self.vendor == "sqlite":
+            sqlite3.connect(self.sqlite_file).close()
+            return
         with contextlib.closing(self._connect(None)) as connection:
             cursor = connection.cursor()
             if self.vendor == "postgresql":
@@ -93,6 +109,10 @@ class ServerDatabase:
 
     def drop(self) -> None:
         """Drop it, closing whatever a killed server may have left connected."""
+        if self.vendor == "sqlite":
+            for suffix in ("", "-journal", "-wal", "-shm"):
+                Path(f"{self.sqlite_file}{suffix}").unlink(missing_ok=True)
+            return
         with contextlib.closing(self._connect(None)) as connection:
             cursor = connection.cursor()
             if self.vendor == "postgresql":
@@ -102,6 +122,9 @@ class ServerDatabase:
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Rows of one statement, read outside Django: the test process has its own database."""
+        if self.vendor == "sqlite":
+            with contextlib.closing(sqlite3.connect(self.sqlite_file, timeout=30)) as connection:
+                return list(connection.execute(sql.replace("%s", "?"), tuple(params)).fetchall())
         with contextlib.closing(self._connect(self.name)) as connection:
             cursor = connection.cursor()
             cursor.execute(sql, tuple(params))

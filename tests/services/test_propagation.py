@@ -27,7 +27,8 @@ from .web import APP, create_policy, discover_workers
 
 pytestmark = pytest.mark.services
 
-INTERVAL = 1.0
+# Half a second: the bound scales with it, and twenty edits per test stay under a minute.
+INTERVAL = 0.5
 BOUND = INTERVAL + 1.0
 EDITS = 20
 WORKERS = 4

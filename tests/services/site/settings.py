@@ -28,6 +28,15 @@ if os.environ.get("REDIS_URL"):
 else:
     del CACHES
 
+# Several processes writing one SQLite file: writers wait their turn instead of failing with
+# "database is locked", as docs/deployment.md recommends (check --deploy warns otherwise).
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    DATABASES["default"]["OPTIONS"] = {  # noqa: F405
+        "init_command": "PRAGMA journal_mode=wal;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+    }
+
 PREFLIGHT_REFRESH_INTERVAL = float(os.environ.get("SERVICES_REFRESH_INTERVAL", "1.0"))
 PREFLIGHT_AUDIT_FLUSH_INTERVAL = float(os.environ.get("SERVICES_AUDIT_FLUSH_INTERVAL", "0.2"))
 PREFLIGHT_AUDIT_BUFFER_SIZE = int(os.environ.get("SERVICES_AUDIT_BUFFER_SIZE", "1000"))
