@@ -38,6 +38,7 @@ class Firefox:
             "toolkit.telemetry.reportingpolicy.firstRun": False,
             "app.update.enabled": False,
             "network.proxy.type": 0,
+            "network.dns.forceResolve": "127.0.0.1",
         }
         with open(f"{self._profile}/user.js", "w") as handle:
             for name, value in prefs.items():
