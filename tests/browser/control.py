@@ -17,7 +17,10 @@ import time
 import traceback
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from django_preflight.engine.diagnose import Diagnosis
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -150,19 +153,40 @@ def _note_title(pk: int) -> str | None:
     return note.title if note else None
 
 
-def _explain(
+def _diagnosis(
     url: str, origin: str, method: str, headers: list[list[str]], credentials: bool
-) -> dict[str, str | None]:
-    """``preflight explain`` on the servers' policies: Chromium's line and the advice code."""
+) -> Diagnosis:
+    """The engine's diagnosis of one call on the servers' policies, as ``explain`` makes it."""
     from django_preflight import conf
     from django_preflight.engine.browser import CorsRequest
     from django_preflight.engine.diagnose import diagnose
     from django_preflight.store import load_policy_set
 
     request = CorsRequest(url, origin, method, tuple((n, v) for n, v in headers), credentials)
-    result = diagnose(load_policy_set(), request, conf.get().REFUSED_STATUS)
+    return diagnose(load_policy_set(), request, conf.get().REFUSED_STATUS)
+
+
+def _explain(
+    url: str, origin: str, method: str, headers: list[list[str]], credentials: bool
+) -> dict[str, str | None]:
+    """``preflight explain`` on the servers' policies: Chromium's line and the advice code."""
+    result = _diagnosis(url, origin, method, headers, credentials)
     code = result.advice.code if result.advice else None
     return {"message": result.browser_message, "code": code}
+
+
+def _engine_lines(
+    engine: str, url: str, origin: str, method: str, headers: list[list[str]], credentials: bool
+) -> dict[str, Any]:
+    """What ``explain`` predicts for one call in ``engine``: Chromium's verdict (None when the
+    page reads the response) and the console lines ``engine`` logs."""
+    from django_preflight.engine.engines import Engine, lines
+
+    result = _diagnosis(url, origin, method, headers, credentials)
+    if result.failure is None:
+        return {"message": None, "lines": []}
+    found = lines(Engine(engine), result.request, url, result.failure)
+    return {"message": result.browser_message, "lines": list(found)}
 
 
 def _upstream(slug: str, **fields: Any) -> int:
@@ -205,6 +229,7 @@ OPERATIONS: Mapping[str, Callable[..., Any]] = {
     "note": _note,
     "note_title": _note_title,
     "explain": _explain,
+    "engine_lines": _engine_lines,
     "upstream": _upstream,
     "upstream_calls": _upstream_calls,
     "note_count": _note_count,

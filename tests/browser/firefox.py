@@ -38,6 +38,9 @@ class Firefox:
             "toolkit.telemetry.reportingpolicy.firstRun": False,
             "app.update.enabled": False,
             "network.proxy.type": 0,
+            # Every host name is loopback, as example.test and its subdomains are in Chromium
+            # (support.HOST_RULES): pages on subdomain and regex origins, nothing off the machine.
+            "network.dns.forceResolve": "127.0.0.1",
         }
         with open(f"{self._profile}/user.js", "w") as handle:
             for name, value in prefs.items():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -45,6 +46,41 @@ async ({url, method, headers, body, credentials, read}) => {
   }
 }
 """
+
+
+def fetch_argument(
+    url: str,
+    method: str = "GET",
+    headers: dict[str, str] | None = None,
+    body: str | None = None,
+    credentials: str = "omit",
+    read: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """One call as FETCH_JS takes it."""
+    return {
+        "url": url,
+        "method": method,
+        "headers": headers or {},
+        "body": body,
+        "credentials": credentials,
+        "read": list(read),
+    }
+
+
+def check_method_applied(
+    outcome: Outcome, method: str, note: int, control: Callable[..., Any]
+) -> None:
+    """The REST call on a note did what its method says, as the servers' database shows."""
+    if method == "POST":
+        created = outcome.json()
+        assert outcome.headers["Location"] == created["url"]
+        assert control("note_title", pk=created["id"]) == "by POST"
+    elif method == "DELETE":
+        assert control("note_title", pk=note) is None
+    elif method == "GET":
+        assert outcome.json()["title"] == "before"
+    else:
+        assert control("note_title", pk=note) == f"by {method}"
 
 
 def launch(driver: Playwright, executable: str, *extra: str) -> Browser:
@@ -130,15 +166,7 @@ class PageSession:
         """One fetch() from the page; waits for Chromium's console line if it was blocked."""
         start = len(self.console)
         raw: dict[str, Any] = self.page.evaluate(
-            FETCH_JS,
-            {
-                "url": url,
-                "method": method,
-                "headers": headers or {},
-                "body": body,
-                "credentials": credentials,
-                "read": list(read),
-            },
+            FETCH_JS, fetch_argument(url, method, headers, body, credentials, read)
         )
         if "error" in raw:
             self._wait_for_console(start)
