@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
+import time
 from typing import Any
 
 import gi
@@ -104,11 +106,29 @@ class Host:
         self.view.call_async_javascript_function(body, -1, arguments, None, None, None, done)
 
 
+def end_children(seconds: float = 5.0) -> None:
+    """Stop WebKit's web and network processes and reap them before leaving: left to exit
+    after the host, they would wait as zombies on an init that may never reap them."""
+    if os.getpgrp() != os.getpid():
+        return  # Not started by the driver (which makes the host a group leader): leave be.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    os.killpg(0, signal.SIGTERM)
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            time.sleep(0.05)
+
+
 def main() -> None:
     """Serve commands until stdin closes."""
     Host()
     answer(ready=WebKit2.get_minor_version())
     Gtk.main()
+    end_children()
 
 
 if __name__ == "__main__":
