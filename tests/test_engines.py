@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from django_preflight.engine.browser import Check, CorsRequest, Failure, Stage
+from django_preflight.engine.browser import Check, CorsRequest, Failure, RawResponse, Stage
 from django_preflight.engine.engines import (
     ALL_ENGINES,
     FIREFOX,
@@ -17,7 +17,9 @@ from django_preflight.engine.engines import (
     Engine,
     every_sentence,
     lines,
+    trace_lines,
 )
+from django_preflight.engine.fetch import Trace, follow
 
 URL = "http://api.example/notes/"
 CALL = CorsRequest(URL, "http://app.example", "PUT", (("X-Api-Key", "k"),))
@@ -61,6 +63,50 @@ def test_webkit_quotes_a_header_name_as_the_page_wrote_it() -> None:
     )
     chromium = lines(Engine.CHROMIUM, CALL, URL, failure)[0]
     assert "Request header field x-api-key is not allowed" in chromium
+
+
+def _trace(request: CorsRequest, *answers: RawResponse) -> Trace:
+    """A trace followed against canned answers, one per request sent."""
+    queue = list(answers)
+    return follow(request, lambda url, method, headers: queue.pop(0))
+
+
+def test_webkit_names_the_target_of_a_refused_redirect() -> None:
+    call = CorsRequest(URL, "http://app.example")
+    trace = _trace(call, RawResponse(302, (("Location", "/login/"),)))
+    assert trace_lines(Engine.WEBKIT, trace) == (
+        "Cross-origin redirection to http://api.example/login/ denied by Cross-Origin Resource "
+        "Sharing policy: Origin http://app.example is not allowed by "
+        "Access-Control-Allow-Origin. Status code: 302",
+        f"Fetch API cannot load {URL} due to access control checks.",
+    )
+
+
+def test_webkit_quotes_the_null_origin_sent_after_a_cross_origin_redirect() -> None:
+    call = CorsRequest(URL, "http://app.example")
+    moved = (("Location", "http://other.example/notes/"), ("Access-Control-Allow-Origin", "*"))
+    trace = _trace(call, RawResponse(302, moved), RawResponse(200))
+    assert trace_lines(Engine.WEBKIT, trace) == (
+        "Origin null is not allowed by Access-Control-Allow-Origin. Status code: 200",
+        "Fetch API cannot load http://other.example/notes/ due to access control checks.",
+    )
+
+
+def test_webkit_quotes_an_unparseable_list_whole() -> None:
+    granted = (("Access-Control-Allow-Origin", "http://app.example"),)
+    answer = RawResponse(204, (*granted, ("Access-Control-Allow-Methods", "GET, PUT; x")))
+    assert trace_lines(Engine.WEBKIT, _trace(CALL, answer))[0] == (
+        "Header Access-Control-Allow-Methods has an invalid value: GET, PUT; x"
+    )
+
+
+def test_webkit_words_too_many_redirects() -> None:
+    loop = RawResponse(302, (("Location", URL), ("Access-Control-Allow-Origin", "*")))
+    trace = _trace(CorsRequest(URL, "http://app.example"), *[loop] * 21)
+    assert trace_lines(Engine.WEBKIT, trace) == (
+        "Load cannot follow more than 20 redirections",
+        f"Fetch API cannot load {URL} due to access control checks.",
+    )
 
 
 def test_only_chromium_checks_address_spaces() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django_preflight.engine.browser import CorsRequest
-from django_preflight.engine.engines import Engine, lines
+from django_preflight.engine.engines import Engine, trace_lines
 from django_preflight.probe import probe
 from tests.cors_server import BEHAVIOURS
 
@@ -18,7 +18,7 @@ def predicted(engine: Engine, case: Case, base: str, origin: str) -> tuple[bool,
     trace = probe(call, timeout=5).trace
     if trace.failure is None:
         return True, ()
-    return False, lines(engine, call, trace.url, trace.failure)
+    return False, trace_lines(engine, trace)
 
 
 def same_words(refuses: frozenset[str], other_words: frozenset[str]) -> tuple[Case, ...]:

@@ -23,7 +23,7 @@ from ...engine.address_space import AddressSpace
 from ...engine.advice import Advice
 from ...engine.browser import CorsRequest, Failure
 from ...engine.call_input import call_problems
-from ...engine.engines import ALL_ENGINES, MODELS, Engine, lines
+from ...engine.engines import ALL_ENGINES, MODELS, Engine, lines, trace_lines
 from ...models import RejectedPreflight
 from ...portable import ImportFileError, apply_import, export_policies, parse, plan_import
 from ...probe import probe
@@ -308,8 +308,11 @@ class Command(BaseCommand):
                 ):
                     self.stdout.write(f"            {name}: {value}")
         trace = report.trace
+        seen = None
+        if trace.failure is not None:
+            seen = {engine: trace_lines(engine, trace) for engine in self.engines}
         return self._verdict(
-            self._lines(request, trace.url, trace.failure),
+            seen,
             report.advice,
             report.warnings,
             report.notes,
