@@ -16,14 +16,14 @@ import pytest
 
 from django_preflight.engine.engines import MODELS, Engine
 from example_project.frontend_server import FrontendServer
-from tests.browser_support import require_executable
+from tests.browser_support import missing, require_executable
 from tests.cors_server import PAGE_PATH, Running
 
 from .agreement import CALL_ALL_JS, Call
 from .deployments import Case
 from .engine_table import CASES, predicted, same_words
 from .support import page_url
-from .webkit import EXECUTABLE, INSTALL_HINT, XVFB, WebKit
+from .webkit import EXECUTABLE, INSTALL_HINT, XVFB, WebKit, bindings_missing
 
 pytestmark = pytest.mark.browser
 
@@ -50,7 +50,11 @@ Seen = dict[str, tuple[str, dict[str, object], list[str]]]
 def webkit() -> Iterator[WebKit]:
     """A WebKitGTK web view under its own Xvfb for this module; both stopped afterwards."""
     require_executable(XVFB, INSTALL_HINT)
-    browser = WebKit(require_executable(EXECUTABLE, INSTALL_HINT))
+    executable = require_executable(EXECUTABLE, INSTALL_HINT)
+    problem = bindings_missing()
+    if problem is not None:
+        missing(f"{problem}: {INSTALL_HINT}")
+    browser = WebKit(executable)
     yield browser
     browser.close()
 
@@ -75,6 +79,15 @@ def seen_by_webkit(webkit: WebKit, cors_server: Running, frontend: FrontendServe
 def test_the_table_is_wide_enough() -> None:
     assert len(SAME_WORDS) >= 25
     assert len(CASES) >= 30
+
+
+def test_a_page_that_never_answers_fails_the_call_and_no_more(
+    webkit: WebKit, frontend: FrontendServer
+) -> None:
+    webkit.command("load", url=page_url(frontend))
+    with pytest.raises(RuntimeError, match="no answer to call within 1 s"):
+        webkit.command("call", seconds=1, function="() => new Promise(() => {})", argument="0")
+    assert webkit.run(page_url(frontend), "async (n) => n + 1", 41) == 42
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])

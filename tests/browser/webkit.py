@@ -35,6 +35,7 @@ INSTALL_HINT = (
 XVFB = "Xvfb"
 SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's Python, with PyGObject; the project's has none.
 HOST = Path(__file__).with_name("webkit_host.py")
+BINDINGS = "import gi; gi.require_version('Gtk', '3.0'); gi.require_version('WebKit2', '4.1')"
 ANSWER = "@webkit-host "
 START_SECONDS = 30.0
 COMMAND_SECONDS = 30.0
@@ -43,6 +44,19 @@ CONSOLE = re.compile(
     r"^(?:(?P<location>.*?): )?CONSOLE (?:(?P<source>[A-Z]+) )?"
     r"(?P<level>LOG|INFO|WARN|ERROR|DEBUG) (?P<text>.*)$"
 )
+
+
+def bindings_missing() -> str | None:
+    """Why the system Python cannot load WebKitGTK's bindings, or None when it can."""
+    try:
+        found = subprocess.run(
+            [SYSTEM_PYTHON, "-c", BINDINGS], capture_output=True, text=True, timeout=60
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return f"{SYSTEM_PYTHON}: {error}"
+    if found.returncode:
+        return f"{SYSTEM_PYTHON} cannot load WebKit2 4.1: {found.stderr.strip().splitlines()[-1]}"
+    return None
 
 
 class WebKit:
@@ -126,7 +140,10 @@ class WebKit:
         assert self._host.stderr is not None
         for name, stream in (("answer", self._host.stdout), ("console", self._host.stderr)):
             threading.Thread(target=self._read, args=(name, stream), daemon=True).start()
-        self._answer(None, START_SECONDS, "start")
+        try:
+            self._answer(None, START_SECONDS, "start")
+        except RuntimeError as error:
+            raise RuntimeError(f"{error}; {INSTALL_HINT}") from error
 
     def _read(self, name: str, stream: IO[str]) -> None:
         for line in stream:
