@@ -66,9 +66,8 @@ def test_webkit_quotes_a_header_name_as_the_page_wrote_it() -> None:
 
 
 def _trace(request: CorsRequest, *answers: RawResponse) -> Trace:
-    """A trace followed against canned answers, one per request sent."""
-    queue = list(answers)
-    return follow(request, lambda url, method, headers: queue.pop(0))
+    """A trace followed as Chromium follows it against canned answers, one per request."""
+    return _recorded(Engine.CHROMIUM, request, *answers)[0]
 
 
 def test_webkit_names_the_target_of_a_refused_redirect() -> None:
@@ -107,6 +106,57 @@ def test_webkit_words_too_many_redirects() -> None:
         "Load cannot follow more than 20 redirections",
         f"Fetch API cannot load {URL} due to access control checks.",
     )
+
+
+Sent = list[tuple[str, tuple[tuple[str, str], ...]]]
+
+
+def _recorded(engine: Engine, request: CorsRequest, *answers: RawResponse) -> tuple[Trace, Sent]:
+    """A trace followed by ``engine``'s rules against canned answers, and what was sent."""
+    sent: Sent = []
+
+    def send(url: str, method: str, headers: tuple[tuple[str, str], ...]) -> RawResponse:
+        sent.append((method, headers))
+        return answers[len(sent) - 1]
+
+    return follow(request, send, rules=MODELS[engine].rules), sent
+
+
+def test_webkit_sends_and_preflights_a_user_agent_set_by_the_page() -> None:
+    call = CorsRequest(URL, "http://app.example", "GET", (("User-Agent", "probe/1"),))
+    served = RawResponse(200, (("Access-Control-Allow-Origin", "*"),))
+    _, chromium = _recorded(Engine.CHROMIUM, call, served)
+    assert chromium == [("GET", (("Origin", "http://app.example"),))]
+    trace, sent = _recorded(Engine.WEBKIT, call, RawResponse(204))
+    assert sent[0][0] == "OPTIONS"
+    assert ("Access-Control-Request-Headers", "user-agent") in sent[0][1]
+    assert trace_lines(Engine.WEBKIT, trace)[0] == (
+        "Origin http://app.example is not allowed by Access-Control-Allow-Origin. Status code: 204"
+    )
+
+
+def test_webkit_preflights_a_redirect_to_get_for_the_original_headers() -> None:
+    call = CorsRequest(URL, "http://app.example", "PUT", (("Content-Type", "application/json"),))
+    origin = (("Access-Control-Allow-Origin", "http://app.example"),)
+    granted = RawResponse(
+        204,
+        (
+            *origin,
+            ("Access-Control-Allow-Methods", "PUT"),
+            ("Access-Control-Allow-Headers", "content-type"),
+        ),
+    )
+    moved = RawResponse(303, (("Location", "/done/"), *origin))
+    served = RawResponse(200, origin)
+    chromium, sent = _recorded(Engine.CHROMIUM, call, granted, moved, served)
+    assert chromium.passed
+    assert [method for method, _ in sent] == ["OPTIONS", "PUT", "GET"]
+    webkit, sent = _recorded(Engine.WEBKIT, call, granted, moved, RawResponse(204, origin))
+    assert [method for method, _ in sent] == ["OPTIONS", "PUT", "OPTIONS"]
+    assert ("Access-Control-Request-Method", "GET") in sent[2][1]
+    assert ("Access-Control-Request-Headers", "content-type") in sent[2][1]
+    assert webkit.failure is not None
+    assert webkit.failure.check is Check.HEADER_NOT_ALLOWED
 
 
 def test_only_chromium_checks_address_spaces() -> None:

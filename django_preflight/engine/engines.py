@@ -23,7 +23,7 @@ from .browser import (
     Stage,
     console_line,
 )
-from .fetch import MAX_REDIRECTS, Trace
+from .fetch import CHROMIUM_RULES, MAX_REDIRECTS, Rules, Trace
 
 
 class Engine(str, Enum):
@@ -123,6 +123,9 @@ class EngineModel:
     checks_address_space: bool
     forbids_user_agent: bool
     differences: tuple[str, ...]
+    # What a probe must send for this engine where it departs from Chromium's requests.
+    # Firefox's departures (User-Agent, redirects to GET) are listed but not yet followed.
+    rules: Rules = CHROMIUM_RULES
 
 
 MODELS: dict[Engine, EngineModel] = {
@@ -186,6 +189,7 @@ MODELS: dict[Engine, EngineModel] = {
             "Too many redirects logs 'Load cannot follow more than 20 redirections'.",
             "No address-space check: a public page may call loopback addresses.",
         ),
+        rules=Rules(sent_anyway=frozenset({"user-agent"}), asks_again_after_get=True),
     ),
 }
 ALL_ENGINES = tuple(Engine)
@@ -274,6 +278,17 @@ def trace_lines(engine: Engine, trace: Trace) -> tuple[str, ...]:
         origin=hop.origin if hop is not None and failed_here else None,
         response=hop.response if hop is not None and failed_here else None,
     )
+
+
+def sends_otherwise(engine: Engine, trace: Trace) -> bool:
+    """True when ``engine`` sends other requests for this call than ``trace`` (Chromium's)
+    shows: a User-Agent set by the page, or a redirect after which it asks again."""
+    rules = MODELS[engine].rules
+    request = trace.request
+    if any(name.lower() in rules.sent_anyway for name, _ in request.headers):
+        return True
+    redirected = any(not hop.preflight and hop.response.is_redirect for hop in trace.hops)
+    return rules.asks_again_after_get and request.needs_preflight and redirected
 
 
 def every_sentence(engine: Engine) -> tuple[str, ...]:
