@@ -158,7 +158,7 @@ class CorsRequest:
 
     @property
     def sent_headers(self) -> tuple[tuple[str, str], ...]:
-        """The headers fetch() really sends: forbidden names dropped."""
+        """The headers fetch() really sends: forbidden names dropped, but ``sent_anyway``."""
         return tuple(
             (n, v)
             for n, v in self.headers

@@ -2,9 +2,10 @@
 
 Every row is called from a page on another origin in a real WebKitGTK (a web view under its own
 Xvfb, see ``webkit``); the probe, sending the same requests from Python, must predict WebKit's
-verdict and, for the rows of ``SAME_WORDS``, the very console lines WebKit logged. The rows whose
-page lives in a public address space are called from such a page: WebKit has no address-space
-check and lets them through, as the model says.
+verdict and, for the rows of ``SAME_WORDS``, the very console lines WebKit logged. The probe
+sends what WebKit sends (``MODELS[Engine.WEBKIT].rules``), so the rows only WebKit refuses are
+predicted too. The rows whose page lives in a public address space are called from such a page:
+WebKit has no address-space check and lets them through, as the model says.
 """
 
 from __future__ import annotations
