@@ -17,7 +17,7 @@ from .engine.address_space import AddressSpace, of_host, of_ip
 from .engine.advice import Advice
 from .engine.browser import CorsRequest, RawResponse, authorization_warning
 from .engine.causes import cause_of
-from .engine.fetch import Headers, Trace, follow
+from .engine.fetch import CHROMIUM_RULES, Headers, Rules, Trace, follow
 from .engine.limits import MAX_AGE_BROWSER_CAP
 
 MAX_BODY = 64 * 1024
@@ -152,8 +152,12 @@ def probe(
     *,
     redirects: bool = True,
     address_space: AddressSpace | None = None,
+    rules: Rules = CHROMIUM_RULES,
 ) -> ProbeReport:
-    """Send what the browser would send and judge each answer as the browser would."""
+    """Send what the browser would send and judge each answer as the browser would.
+
+    ``rules`` say where the engine sends other requests than Chromium (``EngineModel.rules``).
+    """
     space, note = (address_space, None) if address_space else page_space_of(request.origin)
     trace = follow(
         request,
@@ -165,6 +169,7 @@ def probe(
         redirects=redirects,
         page_space=space,
         locate=locate,
+        rules=rules,
     )
     report = ProbeReport(trace, space, cause_of(trace, space))
     if note:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from typing import NoReturn
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -36,7 +37,11 @@ def require_executable(path: str, hint: str) -> str:
     """A browser's executable; a missing one skips locally with ``hint``, and fails in CI."""
     if shutil.which(path):
         return path
-    message = f"{path} not found: {hint}"
+    missing(f"{path} not found: {hint}")
+
+
+def missing(message: str) -> NoReturn:
+    """Skip locally for want of something a browser needs, but fail in CI."""
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(message)
     pytest.skip(message)

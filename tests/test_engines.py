@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from django_preflight.engine.browser import Check, CorsRequest, Failure, Stage
+from django_preflight.engine.browser import Check, CorsRequest, Failure, RawResponse, Stage
 from django_preflight.engine.engines import (
     ALL_ENGINES,
     FIREFOX,
@@ -17,7 +17,9 @@ from django_preflight.engine.engines import (
     Engine,
     every_sentence,
     lines,
+    trace_lines,
 )
+from django_preflight.engine.fetch import Trace, follow
 
 URL = "http://api.example/notes/"
 CALL = CorsRequest(URL, "http://app.example", "PUT", (("X-Api-Key", "k"),))
@@ -61,6 +63,100 @@ def test_webkit_quotes_a_header_name_as_the_page_wrote_it() -> None:
     )
     chromium = lines(Engine.CHROMIUM, CALL, URL, failure)[0]
     assert "Request header field x-api-key is not allowed" in chromium
+
+
+def _trace(request: CorsRequest, *answers: RawResponse) -> Trace:
+    """A trace followed as Chromium follows it against canned answers, one per request."""
+    return _recorded(Engine.CHROMIUM, request, *answers)[0]
+
+
+def test_webkit_names_the_target_of_a_refused_redirect() -> None:
+    call = CorsRequest(URL, "http://app.example")
+    trace = _trace(call, RawResponse(302, (("Location", "/login/"),)))
+    assert trace_lines(Engine.WEBKIT, trace) == (
+        "Cross-origin redirection to http://api.example/login/ denied by Cross-Origin Resource "
+        "Sharing policy: Origin http://app.example is not allowed by "
+        "Access-Control-Allow-Origin. Status code: 302",
+        f"Fetch API cannot load {URL} due to access control checks.",
+    )
+
+
+def test_webkit_quotes_the_null_origin_sent_after_a_cross_origin_redirect() -> None:
+    call = CorsRequest(URL, "http://app.example")
+    moved = (("Location", "http://other.example/notes/"), ("Access-Control-Allow-Origin", "*"))
+    trace = _trace(call, RawResponse(302, moved), RawResponse(200))
+    assert trace_lines(Engine.WEBKIT, trace) == (
+        "Origin null is not allowed by Access-Control-Allow-Origin. Status code: 200",
+        "Fetch API cannot load http://other.example/notes/ due to access control checks.",
+    )
+
+
+def test_webkit_quotes_an_unparseable_list_whole() -> None:
+    granted = (("Access-Control-Allow-Origin", "http://app.example"),)
+    answer = RawResponse(204, (*granted, ("Access-Control-Allow-Methods", "GET, PUT; x")))
+    assert trace_lines(Engine.WEBKIT, _trace(CALL, answer))[0] == (
+        "Header Access-Control-Allow-Methods has an invalid value: GET, PUT; x"
+    )
+
+
+def test_webkit_words_too_many_redirects() -> None:
+    loop = RawResponse(302, (("Location", URL), ("Access-Control-Allow-Origin", "*")))
+    trace = _trace(CorsRequest(URL, "http://app.example"), *[loop] * 21)
+    assert trace_lines(Engine.WEBKIT, trace) == (
+        "Load cannot follow more than 20 redirections",
+        f"Fetch API cannot load {URL} due to access control checks.",
+    )
+
+
+Sent = list[tuple[str, tuple[tuple[str, str], ...]]]
+
+
+def _recorded(engine: Engine, request: CorsRequest, *answers: RawResponse) -> tuple[Trace, Sent]:
+    """A trace followed by ``engine``'s rules against canned answers, and what was sent."""
+    sent: Sent = []
+
+    def send(url: str, method: str, headers: tuple[tuple[str, str], ...]) -> RawResponse:
+        sent.append((method, headers))
+        return answers[len(sent) - 1]
+
+    return follow(request, send, rules=MODELS[engine].rules), sent
+
+
+def test_webkit_sends_and_preflights_a_user_agent_set_by_the_page() -> None:
+    call = CorsRequest(URL, "http://app.example", "GET", (("User-Agent", "probe/1"),))
+    served = RawResponse(200, (("Access-Control-Allow-Origin", "*"),))
+    _, chromium = _recorded(Engine.CHROMIUM, call, served)
+    assert chromium == [("GET", (("Origin", "http://app.example"),))]
+    trace, sent = _recorded(Engine.WEBKIT, call, RawResponse(204))
+    assert sent[0][0] == "OPTIONS"
+    assert ("Access-Control-Request-Headers", "user-agent") in sent[0][1]
+    assert trace_lines(Engine.WEBKIT, trace)[0] == (
+        "Origin http://app.example is not allowed by Access-Control-Allow-Origin. Status code: 204"
+    )
+
+
+def test_webkit_preflights_a_redirect_to_get_for_the_original_headers() -> None:
+    call = CorsRequest(URL, "http://app.example", "PUT", (("Content-Type", "application/json"),))
+    origin = (("Access-Control-Allow-Origin", "http://app.example"),)
+    granted = RawResponse(
+        204,
+        (
+            *origin,
+            ("Access-Control-Allow-Methods", "PUT"),
+            ("Access-Control-Allow-Headers", "content-type"),
+        ),
+    )
+    moved = RawResponse(303, (("Location", "/done/"), *origin))
+    served = RawResponse(200, origin)
+    chromium, sent = _recorded(Engine.CHROMIUM, call, granted, moved, served)
+    assert chromium.passed
+    assert [method for method, _ in sent] == ["OPTIONS", "PUT", "GET"]
+    webkit, sent = _recorded(Engine.WEBKIT, call, granted, moved, RawResponse(204, origin))
+    assert [method for method, _ in sent] == ["OPTIONS", "PUT", "OPTIONS"]
+    assert ("Access-Control-Request-Method", "GET") in sent[2][1]
+    assert ("Access-Control-Request-Headers", "content-type") in sent[2][1]
+    assert webkit.failure is not None
+    assert webkit.failure.check is Check.HEADER_NOT_ALLOWED
 
 
 def test_only_chromium_checks_address_spaces() -> None:

@@ -222,6 +222,27 @@ def test_probe_command_prints_hops_cause_and_fix(server: Running) -> None:
     assert "Fix:        Call " in text
 
 
+def test_probe_command_runs_the_call_again_where_webkit_sends_other_requests(
+    server: Running,
+) -> None:
+    out = io.StringIO()
+    url = f"{server.base}/safe-user-agent-dropped/"
+    server.seen.clear()
+    call_command(
+        "preflight", "probe", url, "--origin", ORIGIN, "--header", "User-Agent: probe/1", stdout=out
+    )
+    # Chromium drops the User-Agent and sends a bare GET; WebKit preflights it.
+    assert [method for method, _ in server.seen] == ["GET", "OPTIONS"]
+    text = out.getvalue()
+    assert "Browser:    PASS" in text
+    assert "Firefox:" not in text
+    assert (
+        f"WebKit:     Origin {ORIGIN} is not allowed by Access-Control-Allow-Origin. "
+        "Status code: 204"
+    ) in text
+    assert "Note:       WebKitGTK 2.50 sends other requests for this call" in text
+
+
 def test_probe_command_address_space(server: Running) -> None:
     out = io.StringIO()
     server.seen.clear()

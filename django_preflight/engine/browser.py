@@ -144,6 +144,11 @@ class CorsRequest:
     method: str = "GET"
     headers: tuple[tuple[str, str], ...] = ()
     credentials: bool = False
+    # Forbidden names an engine sends all the same (WebKit: user-agent, and preflights it).
+    sent_anyway: frozenset[str] = frozenset()
+    # Names a preflight must grant though the request no longer carries them (WebKit, after a
+    # redirect turned the request into a GET without its body headers).
+    still_asked: tuple[str, ...] = ()
 
     @property
     def fetch_method(self) -> str:
@@ -153,13 +158,18 @@ class CorsRequest:
 
     @property
     def sent_headers(self) -> tuple[tuple[str, str], ...]:
-        """The headers fetch() really sends: forbidden names dropped."""
-        return tuple((n, v) for n, v in self.headers if not safelist.is_forbidden(n))
+        """The headers fetch() really sends: forbidden names dropped, but ``sent_anyway``."""
+        return tuple(
+            (n, v)
+            for n, v in self.headers
+            if not safelist.is_forbidden(n) or n.lower() in self.sent_anyway
+        )
 
     @property
     def unsafe_header_names(self) -> tuple[str, ...]:
         """The names a preflight lists in Access-Control-Request-Headers: lower-case, sorted."""
-        return safelist.unsafe_names(self.headers)
+        names = safelist.unsafe_names(self.headers, self.sent_anyway)
+        return tuple(sorted({*names, *self.still_asked}))
 
     @property
     def needs_preflight(self) -> bool:

@@ -11,8 +11,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import Enum
+from urllib.parse import urljoin
 
-from .browser import CHROMIUM, REDIRECT_STATUSES, Check, CorsRequest, Failure, Stage, console_line
+from .browser import (
+    CHROMIUM,
+    REDIRECT_STATUSES,
+    Check,
+    CorsRequest,
+    Failure,
+    RawResponse,
+    Stage,
+    console_line,
+)
+from .fetch import CHROMIUM_RULES, MAX_REDIRECTS, Rules, Trace
 
 
 class Engine(str, Enum):
@@ -67,11 +78,16 @@ FIREFOX: dict[Check, str] = {
 }
 WEBKIT_CANNOT_LOAD = "Fetch API cannot load {url} due to access control checks."
 WEBKIT_STATUS = " Status code: {status}"
+WEBKIT_REDIRECTION = (
+    "Cross-origin redirection to {location} denied by Cross-Origin Resource Sharing policy: "
+)
 _WEBKIT_ORIGIN = "Origin {origin} is not allowed by Access-Control-Allow-Origin." + WEBKIT_STATUS
-# WebKitGTK 2.50: the first console line; WEBKIT_CANNOT_LOAD follows it.
+_WEBKIT_INVALID = "Header {name} has an invalid value: {{value}}"
+# WebKitGTK 2.50: the first console line; WEBKIT_CANNOT_LOAD follows it. A refused redirect's
+# line starts with WEBKIT_REDIRECTION. An unparseable list is quoted whole.
 WEBKIT: dict[Check, str] = {
     Check.ALLOW_ORIGIN_MISSING: _WEBKIT_ORIGIN,
-    Check.ALLOW_ORIGIN_MULTIPLE: _WEBKIT_ORIGIN,
+    Check.ALLOW_ORIGIN_MULTIPLE: "Access-Control-Allow-Origin cannot contain more than one origin.",
     Check.ALLOW_ORIGIN_WILDCARD: (
         "Cannot use wildcard in Access-Control-Allow-Origin when credentials flag is true."
     ),
@@ -81,16 +97,18 @@ WEBKIT: dict[Check, str] = {
     Check.ALLOW_CREDENTIALS: (
         'Credentials flag is true, but Access-Control-Allow-Credentials is not "true".'
     ),
-    Check.METHODS_UNPARSEABLE: "Method {value} is not allowed by Access-Control-Allow-Methods.",
+    Check.METHODS_UNPARSEABLE: _WEBKIT_INVALID.format(name="Access-Control-Allow-Methods"),
     Check.METHOD_NOT_ALLOWED: "Method {value} is not allowed by Access-Control-Allow-Methods.",
-    Check.HEADERS_UNPARSEABLE: (
-        "Request header field {value} is not allowed by Access-Control-Allow-Headers."
-    ),
+    Check.HEADERS_UNPARSEABLE: _WEBKIT_INVALID.format(name="Access-Control-Allow-Headers"),
     Check.HEADER_NOT_ALLOWED: (
         "Request header field {value} is not allowed by Access-Control-Allow-Headers."
     ),
     Check.ADDRESS_SPACE: "",
-    Check.TOO_MANY_REDIRECTS: "",
+    Check.TOO_MANY_REDIRECTS: f"Load cannot follow more than {MAX_REDIRECTS} redirections",
+}
+_LISTS = {
+    Check.METHODS_UNPARSEABLE: "Access-Control-Allow-Methods",
+    Check.HEADERS_UNPARSEABLE: "Access-Control-Allow-Headers",
 }
 
 
@@ -105,6 +123,9 @@ class EngineModel:
     checks_address_space: bool
     forbids_user_agent: bool
     differences: tuple[str, ...]
+    # What a probe must send for this engine where it departs from Chromium's requests.
+    # Firefox's departures (User-Agent, redirects to GET) are listed but not yet followed.
+    rules: Rules = CHROMIUM_RULES
 
 
 MODELS: dict[Engine, EngineModel] = {
@@ -160,10 +181,15 @@ MODELS: dict[Engine, EngineModel] = {
             "its CORS headers.",
             "Header names are quoted as the page wrote them (X-Api-Key), not lower-cased.",
             "User-Agent is not a forbidden header: setting it makes the call preflighted.",
-            "A redirect that turns the request into a GET (303, or 301/302 of a POST) is "
-            "refused when the original request needed a preflight.",
+            "A redirect that turns a preflighted request into a GET (303, or 301/302 of a POST) "
+            "sends the target a preflight for GET that still names the original headers: the "
+            "call is refused unless the target grants it.",
+            "A refused redirect's line names its target: 'Cross-origin redirection to <target> "
+            "denied by Cross-Origin Resource Sharing policy: ...'.",
+            "Too many redirects logs 'Load cannot follow more than 20 redirections'.",
             "No address-space check: a public page may call loopback addresses.",
         ),
+        rules=Rules(sent_anyway=frozenset({"user-agent"}), asks_again_after_get=True),
     ),
 }
 ALL_ENGINES = tuple(Engine)
@@ -178,31 +204,24 @@ def _written_name(request: CorsRequest, lowered: str) -> str:
 
 
 def lines(
-    engine: Engine, request: CorsRequest, url: str, failure: Failure, origin: str | None = None
+    engine: Engine,
+    request: CorsRequest,
+    url: str,
+    failure: Failure,
+    origin: str | None = None,
+    response: RawResponse | None = None,
 ) -> tuple[str, ...]:
     """The console lines ``engine`` logs for one failure at ``url`` (after any redirects).
 
-    Empty when the engine has no such check (address space, for Firefox and WebKit).
+    ``origin`` is the Origin the failing request carried (``null`` after a cross-origin
+    redirect) and ``response`` the answer that failed: WebKit quotes both. Empty when the
+    engine has no such check (address space, for Firefox and WebKit).
     """
     if engine is Engine.CHROMIUM:
         return (console_line(request.origin, url, request.url, failure),)
     status = "" if failure.status is None else str(failure.status)
     if engine is Engine.FIREFOX:
-        text = FIREFOX[failure.check]
-        if not text:
-            return ()
-        shown = _Q.format(url) if failure.check is Check.ALLOW_ORIGIN_WILDCARD else url
-        found = [
-            FIREFOX_BLOCKED.format(url=shown) + text.format(value=failure.value, status=status)
-        ]
-        if failure.check is Check.PREFLIGHT_REDIRECT:
-            found.append(
-                FIREFOX_BLOCKED.format(url=url)
-                + FIREFOX[Check.PREFLIGHT_STATUS].format(status=status)
-            )
-        if failure.stage is Stage.PREFLIGHT or failure.status in REDIRECT_STATUSES:
-            found.append(FIREFOX_BLOCKED.format(url=url) + FIREFOX_NOT_SUCCEEDED)
-        return tuple(found)
+        return _firefox(url, failure, status)
     text = WEBKIT[failure.check]
     if not text:
         return ()
@@ -217,8 +236,59 @@ def lines(
     value = failure.value
     if check is Check.HEADER_NOT_ALLOWED:
         value = _written_name(request, value)
+    if check in _LISTS and response is not None:
+        value = response.combined(_LISTS[check]) or value
     first = text.format(value=value, status=status, origin=origin or request.origin)
+    redirect_refused = check is not Check.TOO_MANY_REDIRECTS and failure.stage is Stage.ACTUAL
+    if redirect_refused and response is not None and response.is_redirect:
+        location = urljoin(url, response.values("Location")[0])
+        first = WEBKIT_REDIRECTION.format(location=location) + first
     return (first, WEBKIT_CANNOT_LOAD.format(url=url))
+
+
+def _firefox(url: str, failure: Failure, status: str) -> tuple[str, ...]:
+    text = FIREFOX[failure.check]
+    if not text:
+        return ()
+    shown = _Q.format(url) if failure.check is Check.ALLOW_ORIGIN_WILDCARD else url
+    found = [FIREFOX_BLOCKED.format(url=shown) + text.format(value=failure.value, status=status)]
+    if failure.check is Check.PREFLIGHT_REDIRECT:
+        found.append(
+            FIREFOX_BLOCKED.format(url=url) + FIREFOX[Check.PREFLIGHT_STATUS].format(status=status)
+        )
+    if failure.stage is Stage.PREFLIGHT or failure.status in REDIRECT_STATUSES:
+        found.append(FIREFOX_BLOCKED.format(url=url) + FIREFOX_NOT_SUCCEEDED)
+    return tuple(found)
+
+
+def trace_lines(engine: Engine, trace: Trace) -> tuple[str, ...]:
+    """The console lines ``engine`` logs for a refused fetch the probe followed.
+
+    The last hop gives what WebKit quotes: the Origin sent and the answer that failed.
+    """
+    if trace.failure is None:
+        return ()
+    hop = trace.last
+    failed_here = hop is not None and trace.failure.check is not Check.ADDRESS_SPACE
+    return lines(
+        engine,
+        trace.request,
+        trace.url,
+        trace.failure,
+        origin=hop.origin if hop is not None and failed_here else None,
+        response=hop.response if hop is not None and failed_here else None,
+    )
+
+
+def sends_otherwise(engine: Engine, trace: Trace) -> bool:
+    """True when ``engine`` sends other requests for this call than ``trace`` (Chromium's)
+    shows: a User-Agent set by the page, or a redirect after which it asks again."""
+    rules = MODELS[engine].rules
+    request = trace.request
+    if any(name.lower() in rules.sent_anyway for name, _ in request.headers):
+        return True
+    redirected = any(not hop.preflight and hop.response.is_redirect for hop in trace.hops)
+    return rules.asks_again_after_get and request.needs_preflight and redirected
 
 
 def every_sentence(engine: Engine) -> tuple[str, ...]:
@@ -229,6 +299,7 @@ def every_sentence(engine: Engine) -> tuple[str, ...]:
         found.append(FIREFOX_NOT_SUCCEEDED)
     if engine is Engine.WEBKIT:
         found.append(WEBKIT_CANNOT_LOAD)
+        found.append(WEBKIT_REDIRECTION)
     return tuple(dict.fromkeys(found))
 
 

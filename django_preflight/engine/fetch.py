@@ -5,12 +5,13 @@ Pure: the caller supplies how to send one request (``Sender``) and where a URL's
 redirected non-simple request preflights again at its new URL), every response is checked,
 redirects are followed up to 20 times, a 303 (and a 301/302 of a POST) turns into a GET without
 its body, and after a hop to another origin the request's origin is the opaque ``null``.
+``Rules`` say where another engine sends other requests (WebKit: ``EngineModel.rules``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import urljoin, urlsplit
 
 from .address_space import AddressSpace, blocked_space
@@ -33,6 +34,20 @@ MAX_REDIRECTS = 20
 BODY_HEADERS = frozenset(
     {"content-encoding", "content-language", "content-location", "content-type"}
 )
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    """Where an engine sends other requests than Chromium: what a probe must send for it."""
+
+    # Forbidden header names the engine sends (and preflights) when the page sets them.
+    sent_anyway: frozenset[str] = frozenset()
+    # After a redirect turns a preflighted request into a GET, the target's preflight still
+    # asks for the original header names.
+    asks_again_after_get: bool = False
+
+
+CHROMIUM_RULES = Rules()
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,15 +112,22 @@ def follow(
     redirects: bool = True,
     page_space: AddressSpace | None = None,
     locate: Locator | None = None,
+    rules: Rules = CHROMIUM_RULES,
 ) -> Trace:
     """Run the fetch: preflight where needed, the request, each redirect; stop at a failure.
 
     With ``redirects`` off, a redirect answer is judged alone (its own CORS headers) and ends
-    the trace, as a single-hop check.
+    the trace, as a single-hop check. ``rules`` are the engine's departures from Chromium.
     """
     hops: list[Hop] = []
+    sent = replace(request, sent_anyway=rules.sent_anyway).sent_headers
     current = CorsRequest(
-        request.url, request.origin, request.fetch_method, request.sent_headers, request.credentials
+        request.url,
+        request.origin,
+        request.fetch_method,
+        sent,
+        request.credentials,
+        sent_anyway=rules.sent_anyway,
     )
     origin = request.origin
 
@@ -145,7 +167,18 @@ def follow(
             origin = "null"
         method = _next_method(response.status, current.fetch_method)
         headers_next = current.headers
+        still_asked: tuple[str, ...] = ()
         if method != current.fetch_method:
             headers_next = tuple((n, v) for n, v in headers_next if n.lower() not in BODY_HEADERS)
-        current = CorsRequest(location, request.origin, method, headers_next, request.credentials)
+            if rules.asks_again_after_get and current.needs_preflight:
+                still_asked = current.unsafe_header_names
+        current = CorsRequest(
+            location,
+            request.origin,
+            method,
+            headers_next,
+            request.credentials,
+            sent_anyway=rules.sent_anyway,
+            still_asked=still_asked,
+        )
     return done(Failure(Check.TOO_MANY_REDIRECTS, Stage.ACTUAL))

@@ -91,23 +91,28 @@ def is_safelisted(name: str, value: str) -> bool:
     return False
 
 
-def joined(headers: tuple[tuple[str, str], ...]) -> dict[str, str]:
-    """The headers fetch() sends, by lower-case name: forbidden ones dropped, repeats joined."""
+def joined(
+    headers: tuple[tuple[str, str], ...], sent_anyway: frozenset[str] = frozenset()
+) -> dict[str, str]:
+    """The headers fetch() sends, by lower-case name: forbidden ones dropped (but those of
+    ``sent_anyway``, which an engine sends), repeats joined."""
     result: dict[str, str] = {}
     for name, value in headers:
-        if is_forbidden(name):
+        if is_forbidden(name) and name.lower() not in sent_anyway:
             continue
         lower = name.lower()
         result[lower] = f"{result[lower]}, {value}" if lower in result else value
     return result
 
 
-def unsafe_names(headers: tuple[tuple[str, str], ...]) -> tuple[str, ...]:
+def unsafe_names(
+    headers: tuple[tuple[str, str], ...], sent_anyway: frozenset[str] = frozenset()
+) -> tuple[str, ...]:
     """The names a preflight lists in Access-Control-Request-Headers: lower-case, sorted.
 
     When the safelisted values add up to more than 1,024 bytes, they all need the preflight.
     """
-    sent = joined(headers)
+    sent = joined(headers, sent_anyway)
     safe = {name for name, value in sent.items() if is_safelisted(name, value)}
     if sum(len(sent[name].encode()) for name in safe) > MAX_TOTAL_BYTES:
         safe = set()

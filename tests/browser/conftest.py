@@ -19,6 +19,7 @@ from playwright.sync_api import Browser, Playwright, sync_playwright
 
 from example_project.frontend_server import FrontendServer
 from tests.browser_support import require_chromium
+from tests.cors_server import Running, serve_pair
 
 from .control import ROOT, Control
 from .servers import Database, ServerProcess, gunicorn, running, uvicorn
@@ -67,6 +68,13 @@ def frontend() -> Iterator[FrontendServer]:
     server = FrontendServer("127.0.0.1", 0, quiet=True).start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="package")
+def cors_server() -> Iterator[Running]:
+    """The scripted server on two ports of its own: other origins than the page's."""
+    with serve_pair() as server:
+        yield server
 
 
 @pytest.fixture(scope="package")

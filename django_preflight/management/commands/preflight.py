@@ -23,10 +23,11 @@ from ...engine.address_space import AddressSpace
 from ...engine.advice import Advice
 from ...engine.browser import CorsRequest, Failure
 from ...engine.call_input import call_problems
-from ...engine.engines import ALL_ENGINES, MODELS, Engine, lines
+from ...engine.engines import ALL_ENGINES, MODELS, Engine, lines, sends_otherwise, trace_lines
+from ...engine.fetch import CHROMIUM_RULES, Rules
 from ...models import RejectedPreflight
 from ...portable import ImportFileError, apply_import, export_policies, parse, plan_import
-from ...probe import probe
+from ...probe import ProbeReport, probe
 from ...scan import command as scan_command
 from ...store import load_policy_set
 
@@ -281,17 +282,23 @@ class Command(BaseCommand):
             self._lines(request, request.url, result.failure), result.advice, [], []
         )
 
-    def _probe(self, request: CorsRequest, options: dict[str, Any]) -> bool:
+    def _run_probe(
+        self, request: CorsRequest, options: dict[str, Any], rules: Rules = CHROMIUM_RULES
+    ) -> ProbeReport:
         space = options["address_space"]
         try:
-            report = probe(
+            return probe(
                 request,
                 timeout=options["timeout"],
                 redirects=not options["no_follow"],
                 address_space=AddressSpace(space) if space else None,
+                rules=rules,
             )
         except (OSError, ValueError) as exc:
             raise CommandError(f"Could not reach {request.url}: {exc}") from exc
+
+    def _probe(self, request: CorsRequest, options: dict[str, Any]) -> bool:
+        report = self._run_probe(request, options)
         self.stdout.write(f"Call:       {_describe(request)}")
         self.stdout.write(f"Page:       {report.page_space.value} address space")
         for hop in report.trace.hops:
@@ -308,11 +315,24 @@ class Command(BaseCommand):
                 ):
                     self.stdout.write(f"            {name}: {value}")
         trace = report.trace
+        own = {engine: trace for engine in self.engines}
+        for engine in self.engines:
+            if sends_otherwise(engine, trace):
+                own[engine] = self._run_probe(request, options, MODELS[engine].rules).trace
+                report.notes.append(
+                    f"{MODELS[engine].label} sends other requests for this call (a User-Agent "
+                    "set by the page, or a preflight again after a redirect to GET): its lines "
+                    "come from a second run that sent them."
+                )
+        logged = {engine: trace_lines(engine, own[engine]) for engine in self.engines}
+        passes = frozenset(engine for engine in self.engines if own[engine].failure is None)
         return self._verdict(
-            self._lines(request, trace.url, trace.failure),
+            None if trace.failure is None else logged,
             report.advice,
             report.warnings,
             report.notes,
+            elsewhere={e: found for e, found in logged.items() if e not in passes},
+            passes=passes,
         )
 
     def _lines(
@@ -329,17 +349,17 @@ class Command(BaseCommand):
         advice: Advice | None,
         warnings: list[str],
         notes: list[str],
+        elsewhere: dict[Engine, tuple[str, ...]] | None = None,
+        passes: frozenset[Engine] = frozenset(),
     ) -> bool:
+        """Chromium's verdict and each engine's lines; ``elsewhere``: the lines of engines that
+        block a call Chromium lets through, ``passes``: the engines that let it through."""
         if seen is None:
             self.stdout.write(self.style.SUCCESS("Browser:    PASS"))
+            self._lines_of(elsewhere or {}, passes)
         else:
             self.stdout.write(self.style.ERROR("Browser:    BLOCKED"))
-            for engine, logged in seen.items():
-                label = CONSOLE_LABELS[engine]
-                if not logged:
-                    self.stdout.write(f"{label:<11} ({MODELS[engine].label} has no such check)")
-                for index, line in enumerate(logged):
-                    self.stdout.write(f"{label if index == 0 else '':<11} {line}")
+            self._lines_of(seen, passes)
         if advice is not None:
             self.stdout.write(f"Cause:      {advice.cause}")
             self.stdout.write(f"Fix:        {advice.fix}")
@@ -348,6 +368,16 @@ class Command(BaseCommand):
         for note in notes:
             self.stdout.write(f"Note:       {note}")
         return seen is None
+
+    def _lines_of(self, seen: dict[Engine, tuple[str, ...]], passes: frozenset[Engine]) -> None:
+        for engine, logged in seen.items():
+            label = CONSOLE_LABELS[engine]
+            if engine in passes:
+                self.stdout.write(f"{label:<11} ({MODELS[engine].label} lets it through)")
+            elif not logged:
+                self.stdout.write(f"{label:<11} ({MODELS[engine].label} has no such check)")
+            for index, line in enumerate(logged):
+                self.stdout.write(f"{label if index == 0 else '':<11} {line}")
 
 
 # Chromium's line keeps the plain 'Console:' label it always had.
