@@ -16,6 +16,8 @@ SESSION = "django.contrib.sessions.middleware.SessionMiddleware"
 ROOT = Path(__file__).resolve().parents[1]
 # How the deployment docs set SQLite up for several processes (no W009).
 IMMEDIATE = {"transaction_mode": "IMMEDIATE"}
+# The checks only read DATABASES; the connections keep the settings they were opened with.
+READS_DATABASES = pytest.mark.filterwarnings("ignore:Overriding setting DATABASES")
 
 
 def as_deployed(databases: dict[str, Any]) -> dict[str, Any]:
@@ -24,6 +26,8 @@ def as_deployed(databases: dict[str, Any]) -> dict[str, Any]:
     if not default["ENGINE"].endswith("sqlite3"):
         return databases
     return {**databases, "default": {**default, "OPTIONS": {**default["OPTIONS"], **IMMEDIATE}}}
+
+
 SHARED_CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
@@ -111,6 +115,7 @@ def test_checks_run_through_manage_py_check(settings: Any) -> None:
 
 
 @pytest.mark.django_db
+@READS_DATABASES
 def test_deploy_checks_warn_about_weak_policies(make_policy: Any, settings: Any) -> None:
     from django_preflight.checks import check_deploy
 
@@ -148,6 +153,7 @@ def test_deploy_checks_warn_about_a_per_process_cache(settings: Any, backend: st
 
 
 @pytest.mark.django_db
+@READS_DATABASES
 def test_deploy_checks_warn_about_sqlite_in_deferred_transaction_mode(settings: Any) -> None:
     from django_preflight.checks import check_deploy
 

@@ -11,9 +11,9 @@ from django.core.exceptions import ValidationError
 
 from django_preflight.checks import check_deploy
 from django_preflight.models import AllowedOrigin, CorsPolicy
-from tests.test_checks import SHARED_CACHES, as_deployed
+from tests.test_checks import READS_DATABASES, SHARED_CACHES, as_deployed
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, READS_DATABASES]
 
 
 @pytest.fixture(autouse=True)
