@@ -22,6 +22,7 @@ from tests.browser_support import require_chromium
 from tests.cors_server import Running, serve_pair
 
 from .control import ROOT, Control
+from .server_middleware import ANSWERS
 from .servers import Database, ServerProcess, gunicorn, running, uvicorn
 from .support import ADMIN, ALICE, PASSWORD, PageSession, launch
 
@@ -178,6 +179,23 @@ def any_api(request: pytest.FixtureRequest) -> ServerProcess:
     name = "api" if request.param == "gunicorn" else "asgi_api"
     server: ServerProcess = request.getfixturevalue(name)
     return server
+
+
+@pytest.fixture
+def answer_log(workdir: Path) -> Callable[[], list[tuple[int, str, str]]]:
+    """Every answer the servers gave so far: (status, method, path with query)."""
+    path = workdir / f"requests.log{ANSWERS}"
+
+    def read() -> list[tuple[int, str, str]]:
+        if not path.exists():
+            return []
+        entries = []
+        for line in path.read_text().splitlines():
+            _, status, method, target = line.split(" ", 3)
+            entries.append((int(status), method, target))
+        return entries
+
+    return read
 
 
 @pytest.fixture

@@ -119,10 +119,11 @@ def test_removed_origin_cannot_keep_writing_on_a_cached_preflight(
     open_page: Callable[[str], PageSession],
     control: Control,
     accounts: dict[str, str],
+    answer_log: Callable[[], list[tuple[int, str, str]]],
 ) -> None:
     """The README's scenario: the page keeps its preflight answer (Max-Age 600) after the origin
     is removed in the admin, so its next POST goes out without a preflight; the server refuses
-    it (policies enforce on the server by default) and nothing is created."""
+    it 403 (policies enforce on the server by default) and nothing is created."""
     policy = policies("demo-frontend", frontend.origin, max_age=600, **POLICY)
     page = open_page(frontend_page(frontend, api, accounts[ALICE]))
     first = page.call_api("POST", "/api/notes/", {"title": "allowed", "body": ""})
@@ -132,6 +133,7 @@ def test_removed_origin_cannot_keep_writing_on_a_cached_preflight(
     admin.page.goto(f"{api.origin}/admin/django_preflight/corspolicy/{policy}/change/")
     remove_origin_in_admin(admin, frontend.origin)
 
+    answered = len(answer_log())
     second = page.call_api("POST", "/api/notes/", {"title": "after removal", "body": ""})
     url = f"{api.origin}/api/notes/"
     refused = [row for row in control.audit_rows(1) if row["origin"] == frontend.origin]
@@ -141,6 +143,10 @@ def test_removed_origin_cannot_keep_writing_on_a_cached_preflight(
     # No preflight prefix: the browser reused its cached preflight and sent the POST itself.
     assert second["messages"] == [blocked_prefix(url, frontend.origin) + NO_ALLOW_ORIGIN]
     assert control("note_count") == notes, "the refused POST created nothing"
+    # The page cannot read the status of a blocked response; the server's log of its answers can.
+    assert [a for a in answer_log()[answered:] if a[1:] == ("POST", "/api/notes/")] == [
+        (403, "POST", "/api/notes/")
+    ]
     assert [(r["reason"], r["request_method"], r["path"]) for r in refused] == [
         ("request_refused_on_server", "POST", "/api/notes/")
     ]
