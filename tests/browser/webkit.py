@@ -27,6 +27,8 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
+from tests.browser_support import missing, require_executable
+
 from .loopback_proxy import LoopbackProxy
 
 # WebKitGTK's own web process: present exactly when the engine's library is installed.
@@ -61,6 +63,16 @@ def bindings_missing() -> str | None:
     if found.returncode:
         return f"{SYSTEM_PYTHON} cannot load WebKit2 4.1: {found.stderr.strip().splitlines()[-1]}"
     return None
+
+
+def require() -> str:
+    """The engine's web process; without it, Xvfb or the bindings, skip locally (fail in CI)."""
+    require_executable(XVFB, INSTALL_HINT)
+    executable = require_executable(EXECUTABLE, INSTALL_HINT)
+    problem = bindings_missing()
+    if problem is not None:
+        missing(f"{problem}: {INSTALL_HINT}")
+    return executable
 
 
 class WebKit:
