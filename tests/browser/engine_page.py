@@ -11,7 +11,6 @@ import importlib
 import time
 from typing import Any, Protocol
 
-from tests.browser_support import require_executable
 from tests.cors_server import serve_pair
 
 from .support import FETCH_JS, Outcome, fetch_argument
@@ -56,11 +55,10 @@ class Driver(Protocol):
 
 
 def start(driver: type[Driver]) -> Driver:
-    """Start ``driver`` with its module's EXECUTABLE; a missing engine skips locally with the
-    module's INSTALL_HINT, and fails in CI."""
+    """Start ``driver`` with what its module's ``require()`` found; a missing engine (or what
+    it needs) skips locally, and fails in CI."""
     module = importlib.import_module(driver.__module__)
-    executable = require_executable(module.EXECUTABLE, module.INSTALL_HINT)
-    return driver(executable)  # type: ignore[call-arg]
+    return driver(module.require())  # type: ignore[call-arg]
 
 
 def warm_up(driver: Driver, page: str) -> None:

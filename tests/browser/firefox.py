@@ -19,11 +19,18 @@ from typing import Any
 
 from websockets.sync.client import ClientConnection, connect
 
+from tests.browser_support import require_executable
+
 LISTENING = re.compile(r"WebDriver BiDi listening on (ws://\S+)")
 START_SECONDS = 30.0
 REMOTE_PORT = "--remote-debugging-port=0"  # Firefox picks a free port and prints it.
 EXECUTABLE = "firefox-esr"
 INSTALL_HINT = "install it with `apt-get install -y --no-install-recommends firefox-esr`."
+
+
+def require() -> str:
+    """The browser's executable; without it, skip locally (fail in CI)."""
+    return require_executable(EXECUTABLE, INSTALL_HINT)
 
 
 class Firefox:

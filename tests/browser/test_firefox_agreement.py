@@ -15,13 +15,12 @@ import pytest
 
 from django_preflight.engine.engines import MODELS, Engine
 from example_project.frontend_server import FrontendServer
-from tests.browser_support import require_executable
 from tests.cors_server import Running, serve_pair
 
 from .agreement import CALL_ALL_JS, Call
 from .deployments import Case
 from .engine_table import CASES, predicted, same_words
-from .firefox import EXECUTABLE, INSTALL_HINT, Firefox
+from .firefox import Firefox, require
 from .support import page_url
 
 pytestmark = pytest.mark.browser
@@ -45,7 +44,7 @@ SAME_WORDS = same_words(FIREFOX_REFUSES, OTHER_WORDS)
 @pytest.fixture(scope="module")
 def firefox() -> Iterator[Firefox]:
     """A Firefox ESR with a fresh profile for this module, stopped (and its profile removed)."""
-    browser = Firefox(require_executable(EXECUTABLE, INSTALL_HINT))
+    browser = Firefox(require())
     yield browser
     browser.close()
 

@@ -17,14 +17,13 @@ import pytest
 
 from django_preflight.engine.engines import MODELS, Engine
 from example_project.frontend_server import FrontendServer
-from tests.browser_support import missing, require_executable
 from tests.cors_server import PAGE_PATH, Running
 
 from .agreement import CALL_ALL_JS, Call
 from .deployments import Case
 from .engine_table import CASES, predicted, same_words
 from .support import page_url
-from .webkit import EXECUTABLE, INSTALL_HINT, XVFB, WebKit, bindings_missing
+from .webkit import WebKit, require
 
 pytestmark = pytest.mark.browser
 
@@ -51,12 +50,7 @@ Seen = dict[str, tuple[str, dict[str, object], list[str]]]
 @pytest.fixture(scope="module")
 def webkit() -> Iterator[WebKit]:
     """A WebKitGTK web view under its own Xvfb for this module; both stopped afterwards."""
-    require_executable(XVFB, INSTALL_HINT)
-    executable = require_executable(EXECUTABLE, INSTALL_HINT)
-    problem = bindings_missing()
-    if problem is not None:
-        missing(f"{problem}: {INSTALL_HINT}")
-    browser = WebKit(executable)
+    browser = WebKit(require())
     yield browser
     browser.close()
 

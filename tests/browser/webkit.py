@@ -4,7 +4,9 @@ WebKitGTK has no headless mode and no WebDriver BiDi, and its WebDriver does not
 messages, so ``webkit_host`` (run with the system Python, which has PyGObject) holds one web view
 under a private Xvfb and takes JSON commands on stdin. Its answers come back on stdout; WebKit
 writes every console message to stderr (``CONSOLE SECURITY ERROR <text>``), where CORS refusals
-are read. Every wait has a deadline: a stuck engine fails the test, it does not hang it.
+are read. Every wait has a deadline: a stuck engine fails the test, it does not hang it. Host
+names reach loopback through a proxy of the driver's own (``loopback_proxy``), as example.test
+and its subdomains do in Chromium and Firefox.
 """
 
 from __future__ import annotations
@@ -24,6 +26,10 @@ import threading
 import time
 from pathlib import Path
 from typing import IO, Any
+
+from tests.browser_support import missing, require_executable
+
+from .loopback_proxy import LoopbackProxy
 
 # WebKitGTK's own web process: present exactly when the engine's library is installed.
 EXECUTABLE = f"/usr/lib/{getattr(sys.implementation, '_multiarch', 'x86_64-linux-gnu')}"
@@ -59,12 +65,22 @@ def bindings_missing() -> str | None:
     return None
 
 
+def require() -> str:
+    """The engine's web process; without it, Xvfb or the bindings, skip locally (fail in CI)."""
+    require_executable(XVFB, INSTALL_HINT)
+    executable = require_executable(EXECUTABLE, INSTALL_HINT)
+    problem = bindings_missing()
+    if problem is not None:
+        missing(f"{problem}: {INSTALL_HINT}")
+    return executable
+
+
 class WebKit:
     """One WebKitGTK web view under a private X server, with a throw-away home directory."""
 
     def __init__(self, web_process: str | None = None) -> None:
-        """Start Xvfb and the host; ``web_process`` is the engine's binary as the fixture found
-        it (WebKitGTK starts it itself)."""
+        """Start the proxy, Xvfb and the host; ``web_process`` is the engine's binary as the
+        fixture found it (WebKitGTK starts it itself)."""
         if web_process is not None and not os.path.exists(web_process):
             raise RuntimeError(f"{web_process} not found: {INSTALL_HINT}")
         self.events: list[dict[str, Any]] = []
@@ -74,7 +90,9 @@ class WebKit:
         self._ids = 0
         self._xvfb: subprocess.Popen[bytes] | None = None
         self._host: subprocess.Popen[str] | None = None
+        self._proxy: LoopbackProxy | None = None
         try:
+            self._proxy = LoopbackProxy()
             display = self._start_xvfb()
             self._start_host(display)
         except BaseException:
@@ -114,6 +132,7 @@ class WebKit:
         return f":{number}"
 
     def _start_host(self, display: str) -> None:
+        assert self._proxy is not None
         home = self._home
         env = {
             **os.environ,
@@ -128,7 +147,7 @@ class WebKit:
         }
         env.pop("WAYLAND_DISPLAY", None)
         self._host = subprocess.Popen(
-            [SYSTEM_PYTHON, str(HOST)],
+            [SYSTEM_PYTHON, str(HOST), self._proxy.url],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -221,13 +240,16 @@ class WebKit:
         return json.loads(text)
 
     def close(self) -> None:
-        """Stop the host (and the engine's processes it started), Xvfb, and remove the home."""
+        """Stop the host (and the engine's processes it started), Xvfb and the proxy, and
+        remove the home."""
         try:
             if self._host is not None:
                 _stop(self._host, closing=self._host.stdin)
         finally:
             if self._xvfb is not None:
                 _stop(self._xvfb)
+            if self._proxy is not None:
+                self._proxy.close()
             shutil.rmtree(self._home, ignore_errors=True)
 
 

@@ -1,7 +1,8 @@
 """A WebKitGTK web view that takes commands on stdin: the WebKit half of ``webkit.WebKit``.
 
 Run with the system Python (it has PyGObject; the project's environment does not) under an X
-server. Each stdin line is a JSON command: ``load`` a URL, or ``call`` an async function with an
+server, with the URL of the driver's loopback proxy as its argument. Each stdin line is a JSON
+command: ``load`` a URL, or ``call`` an async function with an
 argument (JSON text). Each answer is one stdout line starting with ANSWER, carrying the command's
 id and a ``value`` or an ``error``. With the setting ``enable-write-console-messages-to-stdout``
 the web process writes every console message to stderr (despite the name), one line each.
@@ -23,6 +24,9 @@ gi.require_version("WebKit2", "4.1")
 from gi.repository import GLib, Gtk, WebKit2  # noqa: E402
 
 ANSWER = "@webkit-host "
+# Literal loopback addresses go straight to the server; every host name (example.test and its
+# subdomains, localhost) goes through the driver's proxy, which connects to 127.0.0.1 only.
+DIRECT = ["127.0.0.1"]
 # Await the page's function in the page and hand back its value as JSON text.
 CALL_BODY = (
     "const value = await ({function})(JSON.parse(argument));"
@@ -39,10 +43,15 @@ def answer(**fields: Any) -> None:
 class Host:
     """One window with one web view that writes console messages to stderr."""
 
-    def __init__(self) -> None:
+    def __init__(self, proxy: str) -> None:
         # The default context: in an ephemeral one console messages are not written at all.
         # The driver points HOME and the XDG folders at a throw-away directory instead.
-        WebKit2.WebContext.get_default().set_cache_model(WebKit2.CacheModel.DOCUMENT_VIEWER)
+        context = WebKit2.WebContext.get_default()
+        context.set_cache_model(WebKit2.CacheModel.DOCUMENT_VIEWER)
+        # WebKitGTK has no host-resolver switch: host names reach loopback through the proxy.
+        context.get_website_data_manager().set_network_proxy_settings(
+            WebKit2.NetworkProxyMode.CUSTOM, WebKit2.NetworkProxySettings.new(proxy, DIRECT)
+        )
         # Given at construction: set on a view that exists, the web process never sees it.
         settings = WebKit2.Settings(enable_write_console_messages_to_stdout=True)
         self.view = WebKit2.WebView(settings=settings)
@@ -124,8 +133,8 @@ def end_children(seconds: float = 5.0) -> None:
 
 
 def main() -> None:
-    """Serve commands until stdin closes."""
-    Host()
+    """Serve commands until stdin closes; the proxy's URL is the only argument."""
+    Host(sys.argv[1])
     answer(ready=WebKit2.get_minor_version())
     Gtk.main()
     end_children()
