@@ -159,6 +159,71 @@ def test_webkit_preflights_a_redirect_to_get_for_the_original_headers() -> None:
     assert webkit.failure.check is Check.HEADER_NOT_ALLOWED
 
 
+def test_firefox_follows_the_same_rules_as_webkit() -> None:
+    # A User-Agent set by the page is sent and preflighted; a redirect to GET asks again.
+    assert MODELS[Engine.FIREFOX].rules == MODELS[Engine.WEBKIT].rules
+    assert MODELS[Engine.FIREFOX].rules.sent_anyway == frozenset({"user-agent"})
+    assert MODELS[Engine.FIREFOX].rules.asks_again_after_get
+    call = CorsRequest(URL, "http://app.example", "GET", (("User-Agent", "probe/1"),))
+    trace, sent = _recorded(Engine.FIREFOX, call, RawResponse(204))
+    assert sent[0][0] == "OPTIONS"
+    assert ("Access-Control-Request-Headers", "user-agent") in sent[0][1]
+    assert trace_lines(Engine.FIREFOX, trace) == (
+        BLOCKED + "(Reason: CORS header \u2018Access-Control-Allow-Origin\u2019 missing). "
+        "Status code: 204.",
+        BLOCKED + "(Reason: CORS request did not succeed). Status code: (null).",
+    )
+
+
+def test_firefox_reads_one_allow_origin_line_holding_a_list_as_a_mismatch() -> None:
+    listed = "http://app.example, https://b.example"
+    answer = RawResponse(204, (("Access-Control-Allow-Origin", listed),))
+    trace = _trace(CALL, answer)
+    assert trace.failure is not None
+    assert trace.failure.check is Check.ALLOW_ORIGIN_MULTIPLE
+    assert trace_lines(Engine.FIREFOX, trace)[0] == (
+        BLOCKED + "(Reason: CORS header \u2018Access-Control-Allow-Origin\u2019 does not match "
+        f"\u2018{listed}\u2019)."
+    )
+    twice = RawResponse(
+        204,
+        (
+            ("Access-Control-Allow-Origin", "http://app.example"),
+            ("Access-Control-Allow-Origin", "http://app.example"),
+        ),
+    )
+    assert trace_lines(Engine.FIREFOX, _trace(CALL, twice))[0] == (
+        BLOCKED + "(Reason: Multiple CORS header \u2018Access-Control-Allow-Origin\u2019 not "
+        "allowed)."
+    )
+
+
+def test_firefox_checks_a_redirected_preflight_for_allow_origin_first() -> None:
+    not_succeeded = BLOCKED + "(Reason: CORS request did not succeed). Status code: (null)."
+    bare = _trace(CALL, RawResponse(302, (("Location", "/login/"),)))
+    assert trace_lines(Engine.FIREFOX, bare) == (
+        BLOCKED + "(Reason: CORS header \u2018Access-Control-Allow-Origin\u2019 missing). "
+        "Status code: 302.",
+        not_succeeded,
+        not_succeeded,
+    )
+    granted = (("Location", "/notes"), ("Access-Control-Allow-Origin", "http://app.example"))
+    moved = _trace(CALL, RawResponse(301, granted))
+    assert trace_lines(Engine.FIREFOX, moved) == (
+        BLOCKED + "(Reason: CORS request external redirect not allowed).",
+        BLOCKED + "(Reason: CORS preflight response did not succeed). Status code: 301.",
+        not_succeeded,
+    )
+
+
+def test_firefox_logs_only_the_network_error_for_too_many_redirects() -> None:
+    loop = RawResponse(302, (("Location", URL), ("Access-Control-Allow-Origin", "*")))
+    trace = _trace(CorsRequest(URL, "http://app.example"), *[loop] * 21)
+    assert trace_lines(Engine.FIREFOX, trace) == (
+        BLOCKED + "(Reason: CORS request did not succeed). Status code: (null).",
+    )
+
+
 def test_only_chromium_checks_address_spaces() -> None:
     failure = Failure(Check.ADDRESS_SPACE, Stage.ACTUAL, "loopback")
     assert lines(Engine.FIREFOX, CALL, URL, failure) == ()

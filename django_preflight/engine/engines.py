@@ -9,7 +9,7 @@ observed in Chromium 156, Firefox 153.8 ESR and WebKitGTK 2.50.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from urllib.parse import urljoin
 
@@ -21,6 +21,7 @@ from .browser import (
     Failure,
     RawResponse,
     Stage,
+    check_allow_origin,
     console_line,
 )
 from .fetch import CHROMIUM_RULES, MAX_REDIRECTS, Rules, Trace
@@ -74,6 +75,7 @@ FIREFOX: dict[Check, str] = {
         "\u2018Access-Control-Allow-Headers\u2019 from CORS preflight response)."
     ),
     Check.ADDRESS_SPACE: "",
+    # Too many redirects is a network error: only FIREFOX_NOT_SUCCEEDED is logged.
     Check.TOO_MANY_REDIRECTS: "",
 }
 WEBKIT_CANNOT_LOAD = "Fetch API cannot load {url} due to access control checks."
@@ -124,8 +126,14 @@ class EngineModel:
     forbids_user_agent: bool
     differences: tuple[str, ...]
     # What a probe must send for this engine where it departs from Chromium's requests.
-    # Firefox's departures (User-Agent, redirects to GET) are listed but not yet followed.
     rules: Rules = CHROMIUM_RULES
+
+
+# Firefox and WebKit alike: a User-Agent set by the page is sent (and preflighted), and after a
+# redirect turns a preflighted call into a GET the target is preflighted for the original headers.
+SENDS_USER_AGENT_ASKS_AGAIN = Rules(
+    sent_anyway=frozenset({"user-agent"}), asks_again_after_get=True
+)
 
 
 MODELS: dict[Engine, EngineModel] = {
@@ -155,18 +163,23 @@ MODELS: dict[Engine, EngineModel] = {
         differences=(
             "Max-Age is capped at 86400 seconds (missing: 5 seconds).",
             "User-Agent is not a forbidden header: setting it makes the call preflighted.",
-            "A redirect that turns a preflighted request into a GET (303, or 301/302 of a "
-            "POST) is refused at the target unless it grants the original preflight.",
+            "A redirect that turns a preflighted request into a GET (303, or 301/302 of a POST) "
+            "sends the target a preflight for GET that still names the original headers: the "
+            "call is refused unless the target grants it.",
             "Too many redirects logs only '" + FIREFOX_NOT_SUCCEEDED + "'",
             "'*' in Access-Control-Allow-Headers covers Authorization while the pref "
             "network.cors_preflight.authorization_covered_by_wildcard is true (the default).",
             "A single Access-Control-Allow-Origin line holding a list is reported as a "
             "mismatch with the whole list, not as multiple values.",
-            "A redirected preflight is first checked for Access-Control-Allow-Origin.",
+            "A redirected preflight is first checked for Access-Control-Allow-Origin: when that "
+            "fails, its reason is logged (with the redirect's status), then '"
+            + FIREFOX_NOT_SUCCEEDED
+            + "' twice.",
             "No address-space check: a public page may call loopback addresses.",
             "Every refusal is logged with the response's URL; most add a second line, "
             "'" + FIREFOX_NOT_SUCCEEDED + "'",
         ),
+        rules=SENDS_USER_AGENT_ASKS_AGAIN,
     ),
     Engine.WEBKIT: EngineModel(
         Engine.WEBKIT,
@@ -189,7 +202,7 @@ MODELS: dict[Engine, EngineModel] = {
             "Too many redirects logs 'Load cannot follow more than 20 redirections'.",
             "No address-space check: a public page may call loopback addresses.",
         ),
-        rules=Rules(sent_anyway=frozenset({"user-agent"}), asks_again_after_get=True),
+        rules=SENDS_USER_AGENT_ASKS_AGAIN,
     ),
 }
 ALL_ENGINES = tuple(Engine)
@@ -214,14 +227,18 @@ def lines(
     """The console lines ``engine`` logs for one failure at ``url`` (after any redirects).
 
     ``origin`` is the Origin the failing request carried (``null`` after a cross-origin
-    redirect) and ``response`` the answer that failed: WebKit quotes both. Empty when the
-    engine has no such check (address space, for Firefox and WebKit).
+    redirect) and ``response`` the answer that failed: WebKit quotes both, Firefox reads the
+    answer's Allow-Origin lines. Empty when the engine has no such check (address space, for
+    Firefox and WebKit).
     """
     if engine is Engine.CHROMIUM:
         return (console_line(request.origin, url, request.url, failure),)
-    status = "" if failure.status is None else str(failure.status)
     if engine is Engine.FIREFOX:
-        return _firefox(url, failure, status)
+        reported = _firefox_failure(request, failure, origin or request.origin, response)
+        # A redirected preflight refused on its Allow-Origin: the network error is logged twice.
+        twice = failure.check is Check.PREFLIGHT_REDIRECT and reported.check is not failure.check
+        return _firefox(url, reported, twice=twice)
+    status = "" if failure.status is None else str(failure.status)
     text = WEBKIT[failure.check]
     if not text:
         return ()
@@ -246,16 +263,40 @@ def lines(
     return (first, WEBKIT_CANNOT_LOAD.format(url=url))
 
 
-def _firefox(url: str, failure: Failure, status: str) -> tuple[str, ...]:
+def _firefox_failure(
+    request: CorsRequest, failure: Failure, origin: str, response: RawResponse | None
+) -> Failure:
+    """The failure as Firefox reports it, where its order or reading differs from Chromium's.
+
+    A redirected preflight is checked for Allow-Origin first; one Allow-Origin line holding a
+    list is a mismatch with the whole line (only separate lines are 'multiple').
+    """
+    if response is None:
+        return failure
+    if failure.check is Check.PREFLIGHT_REDIRECT:
+        first = check_allow_origin(origin, request.credentials, response, Stage.PREFLIGHT)
+        failure = failure if first is None else replace(first, status=failure.status)
+    listed = response.values("Access-Control-Allow-Origin")
+    if failure.check is Check.ALLOW_ORIGIN_MULTIPLE and len(listed) == 1:
+        return replace(failure, check=Check.ALLOW_ORIGIN_MISMATCH, value=listed[0])
+    return failure
+
+
+def _firefox(url: str, failure: Failure, *, twice: bool = False) -> tuple[str, ...]:
+    if failure.check is Check.TOO_MANY_REDIRECTS:
+        return (FIREFOX_BLOCKED.format(url=url) + FIREFOX_NOT_SUCCEEDED,)
     text = FIREFOX[failure.check]
     if not text:
         return ()
+    status = "" if failure.status is None else str(failure.status)
     shown = _Q.format(url) if failure.check is Check.ALLOW_ORIGIN_WILDCARD else url
     found = [FIREFOX_BLOCKED.format(url=shown) + text.format(value=failure.value, status=status)]
     if failure.check is Check.PREFLIGHT_REDIRECT:
         found.append(
             FIREFOX_BLOCKED.format(url=url) + FIREFOX[Check.PREFLIGHT_STATUS].format(status=status)
         )
+    elif twice:
+        found.append(FIREFOX_BLOCKED.format(url=url) + FIREFOX_NOT_SUCCEEDED)
     if failure.stage is Stage.PREFLIGHT or failure.status in REDIRECT_STATUSES:
         found.append(FIREFOX_BLOCKED.format(url=url) + FIREFOX_NOT_SUCCEEDED)
     return tuple(found)

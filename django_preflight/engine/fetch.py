@@ -5,7 +5,7 @@ Pure: the caller supplies how to send one request (``Sender``) and where a URL's
 redirected non-simple request preflights again at its new URL), every response is checked,
 redirects are followed up to 20 times, a 303 (and a 301/302 of a POST) turns into a GET without
 its body, and after a hop to another origin the request's origin is the opaque ``null``.
-``Rules`` say where another engine sends other requests (WebKit: ``EngineModel.rules``).
+``Rules`` say where another engine sends other requests (Firefox, WebKit: ``EngineModel.rules``).
 """
 
 from __future__ import annotations
