@@ -222,7 +222,7 @@ def test_probe_command_prints_hops_cause_and_fix(server: Running) -> None:
     assert "Fix:        Call " in text
 
 
-def test_probe_command_runs_the_call_again_where_webkit_sends_other_requests(
+def test_probe_command_runs_the_call_again_where_other_engines_send_other_requests(
     server: Running,
 ) -> None:
     out = io.StringIO()
@@ -231,16 +231,51 @@ def test_probe_command_runs_the_call_again_where_webkit_sends_other_requests(
     call_command(
         "preflight", "probe", url, "--origin", ORIGIN, "--header", "User-Agent: probe/1", stdout=out
     )
-    # Chromium drops the User-Agent and sends a bare GET; WebKit preflights it.
+    # Chromium drops the User-Agent and sends a bare GET; Firefox and WebKit preflight it, and
+    # share the one second run their common rules call for.
     assert [method for method, _ in server.seen] == ["GET", "OPTIONS"]
     text = out.getvalue()
     assert "Browser:    PASS" in text
-    assert "Firefox:" not in text
+    assert (
+        "Firefox:    Cross-Origin Request Blocked: The Same Origin Policy disallows reading the "
+        f"remote resource at {url}. (Reason: CORS header \u2018Access-Control-Allow-Origin\u2019 "
+        "missing). Status code: 204."
+    ) in text
     assert (
         f"WebKit:     Origin {ORIGIN} is not allowed by Access-Control-Allow-Origin. "
         "Status code: 204"
     ) in text
+    assert "Note:       Firefox 153 ESR sends other requests for this call" in text
     assert "Note:       WebKitGTK 2.50 sends other requests for this call" in text
+
+
+def test_probe_command_prints_firefox_alone_for_a_redirect_to_get(server: Running) -> None:
+    out = io.StringIO()
+    url = f"{server.base}/redirect-303-put-becomes-get/"
+    server.seen.clear()
+    call_command(
+        "preflight",
+        "probe",
+        url,
+        "--origin",
+        ORIGIN,
+        "--method",
+        "PUT",
+        "--header",
+        "Content-Type: application/json",
+        "--browser",
+        "firefox",
+        stdout=out,
+    )
+    # Chromium's run (OPTIONS, PUT, GET), then Firefox's: the target is preflighted for GET.
+    methods = [method for method, _ in server.seen]
+    assert methods == ["OPTIONS", "PUT", "GET", "OPTIONS", "PUT", "OPTIONS"]
+    text = out.getvalue()
+    assert "Browser:    PASS" in text
+    assert "Firefox:    Cross-Origin Request Blocked" in text
+    assert "/redirect-303-put-becomes-get/t/. (Reason: CORS header" in text
+    assert "Note:       Firefox 153 ESR sends other requests for this call" in text
+    assert "WebKit:" not in text
 
 
 def test_probe_command_address_space(server: Running) -> None:

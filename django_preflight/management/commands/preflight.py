@@ -24,7 +24,7 @@ from ...engine.advice import Advice
 from ...engine.browser import CorsRequest, Failure
 from ...engine.call_input import call_problems
 from ...engine.engines import ALL_ENGINES, MODELS, Engine, lines, sends_otherwise, trace_lines
-from ...engine.fetch import CHROMIUM_RULES, Rules
+from ...engine.fetch import CHROMIUM_RULES, Rules, Trace
 from ...models import RejectedPreflight
 from ...portable import ImportFileError, apply_import, export_policies, parse, plan_import
 from ...probe import ProbeReport, probe
@@ -316,9 +316,14 @@ class Command(BaseCommand):
                     self.stdout.write(f"            {name}: {value}")
         trace = report.trace
         own = {engine: trace for engine in self.engines}
+        # Engines with the same rules (Firefox and WebKit) share one second run.
+        runs: dict[Rules, Trace] = {}
         for engine in self.engines:
             if sends_otherwise(engine, trace):
-                own[engine] = self._run_probe(request, options, MODELS[engine].rules).trace
+                rules = MODELS[engine].rules
+                if rules not in runs:
+                    runs[rules] = self._run_probe(request, options, rules).trace
+                own[engine] = runs[rules]
                 report.notes.append(
                     f"{MODELS[engine].label} sends other requests for this call (a User-Agent "
                     "set by the page, or a preflight again after a redirect to GET): its lines "
