@@ -245,7 +245,26 @@ class AuditBuffer:
                 connections.close_all()
 
 
+class _LockRowMissingError(Exception):
+    """The audit's lock row is gone (``manage.py flush``, a transactional test's teardown)."""
+
+
 def _write(batch: dict[Key, Tally]) -> int:
+    """Write the batch in turn with every other process; re-create the lock row if it is gone.
+
+    The row is re-created outside any transaction: inside one, writers that all found it
+    missing hold MySQL/MariaDB gap locks that make their inserts deadlock.
+    """
+    from .models import SharedState
+
+    try:
+        return _write_in_turn(batch)
+    except _LockRowMissingError:
+        SharedState.objects.get_or_create(name=SharedState.AUDIT_LOCK, defaults={"number": 0})
+        return _write_in_turn(batch)
+
+
+def _write_in_turn(batch: dict[Key, Tally]) -> int:
     """Write the batch in one transaction of a few statements, whatever its size.
 
     The audit's lock row is taken first, so flushes of every process and server take turns:
@@ -288,12 +307,10 @@ def _write(batch: dict[Key, Tally]) -> int:
 
 
 def _take_lock(shared_state: type[SharedState]) -> None:
-    """Lock the audit's row until commit; re-create it first if a ``flush`` deleted it, or no
-    flush would wait for another and two could insert the same new refusal."""
-    lock = shared_state.objects.filter(name=shared_state.AUDIT_LOCK)
-    if not lock.update(number=F("number") + 1):
-        shared_state.objects.get_or_create(name=shared_state.AUDIT_LOCK, defaults={"number": 0})
-        lock.update(number=F("number") + 1)
+    """Lock the audit's row until commit. Without it no flush would wait for another and two
+    could insert the same new refusal, so a missing row stops the write."""
+    if not shared_state.objects.filter(name=shared_state.AUDIT_LOCK).update(number=F("number") + 1):
+        raise _LockRowMissingError
 
 
 def _merge(
