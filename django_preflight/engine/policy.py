@@ -95,8 +95,7 @@ def _index(policies: Iterable[CompiledPolicy]) -> PolicySet:
         index = OriginIndex()
         for policy in grouped[base]:
             origin_count += len(policy.origins)
-            for origin in policy.origins:
-                index.add(policy, origin)
+            index.add_all(policy, policy.origins)
         members = tuple(grouped[base])
         tiers.append(PathTier(base, index, members, any(p.enforce_on_server for p in members)))
     views.share(tiers)
