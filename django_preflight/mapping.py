@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 
+from .engine.bulk import collector_paused
 from .engine.specs import OriginKind, OriginSpec, PolicySpec
 
 if TYPE_CHECKING:
@@ -85,8 +86,9 @@ def load_specs() -> list[PolicySpec]:
     rows = AllowedOrigin.objects.filter(policy__enabled=True).values_list(
         "policy_id", *ORIGIN_COLUMNS
     )
-    for policy_id, kind, value, opted_in in rows.iterator(chunk_size=10_000):
-        origins[policy_id].append(_origin_spec(kind, value, opted_in))
+    with collector_paused():
+        for policy_id, kind, value, opted_in in rows.iterator(chunk_size=10_000):
+            origins[policy_id].append(_origin_spec(kind, value, opted_in))
     policies = CorsPolicy.objects.filter(enabled=True).values("id", "name", *SPEC_FIELDS)
     return [_spec(row, tuple(origins.get(row["id"], ()))) for row in policies]
 
