@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 from .limits import MAX_AGE_LIMIT, PATH_PREFIX_LENGTH
 from .linear_regex import LinearRegex
@@ -336,9 +336,13 @@ def _compile_origins(
             problems.append(Problem("origins", exc.code, str(exc), index))
             append(None)
             refused = True
-    kept = [origin for origin in compiled if origin is not None] if refused else compiled
+    kept: list[CompiledOrigin] = (
+        [origin for origin in compiled if origin is not None]
+        if refused
+        else cast("list[CompiledOrigin]", compiled)  # no None was appended
+    )
     if len(set(map(_TEXT, kept))) == len(kept):
-        return tuple(kept)  # type: ignore[arg-type]
+        return tuple(kept)
     return _without_repeats(compiled, problems)
 
 
