@@ -224,3 +224,12 @@ def test_every_plain_host_is_its_own_uts46_form(host: str) -> None:
     if is_plain_host(host):
         assert uts46_to_ascii(host) == host
     assert _outcome(to_ascii, host) == _outcome(uts46_to_ascii, host)
+
+
+@pytest.mark.properties
+@settings(max_examples=2_000, deadline=None)
+@given(
+    st.from_regex(r"[a-zA-Z0-9+.\-]{1,8}://[a-z0-9.\-\[\]:]{1,30}(:[0-9]{1,6})?/?", fullmatch=True)
+)
+def test_the_browser_form_pattern_says_what_parsing_says(value: str) -> None:
+    assert is_serialised_origin(value) is _browser_form(value)
