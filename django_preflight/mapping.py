@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 
+from .engine.bulk import collector_paused
 from .engine.specs import OriginKind, OriginSpec, PolicySpec
 
 if TYPE_CHECKING:
@@ -38,15 +39,25 @@ ORIGIN_COLUMNS = ("kind", "value", "allow_public_suffix")
 
 def spec_from_values(values: Mapping[str, Any], origins: Iterable[OriginPair] = ()) -> PolicySpec:
     """A spec from a policy's field values (a ``values()`` row or a model's attributes)."""
+    return _spec(values, tuple(_origin_spec(*pair) for pair in origins))
+
+
+def _origin_spec(kind: str, value: str | None, opted_in: bool) -> OriginSpec:
+    """One stored origin as the engine reads it, cheaply: a snapshot reads one per row. An
+    unknown kind raises ValueError."""
+    return _NEW_TUPLE(OriginSpec, (_KINDS.get(kind) or OriginKind(kind), value or "", opted_in))
+
+
+_KINDS = {kind.value: kind for kind in OriginKind}
+"""Kinds by stored value: a dictionary lookup, where ``OriginKind(kind)`` is a call per row."""
+_NEW_TUPLE = tuple.__new__
+
+
+def _spec(values: Mapping[str, Any], origins: tuple[OriginSpec, ...]) -> PolicySpec:
     fields: dict[str, Any] = {name: values[name] for name in PLAIN_FIELDS}
     fields.update({name: _names(values[name]) for name in TOKEN_FIELDS})
     return PolicySpec(
-        id=values.get("id") or 0,
-        name=values.get("name") or "",
-        origins=tuple(
-            OriginSpec(OriginKind(kind), value or "", opted_in) for kind, value, opted_in in origins
-        ),
-        **fields,
+        id=values.get("id") or 0, name=values.get("name") or "", origins=origins, **fields
     )
 
 
@@ -71,14 +82,15 @@ def load_specs() -> list[PolicySpec]:
     """Every enabled policy with its origins, in two queries whatever their number."""
     from .models import AllowedOrigin, CorsPolicy
 
-    origins: defaultdict[int, list[OriginPair]] = defaultdict(list)
+    origins: defaultdict[int, list[OriginSpec]] = defaultdict(list)
     rows = AllowedOrigin.objects.filter(policy__enabled=True).values_list(
         "policy_id", *ORIGIN_COLUMNS
     )
-    for policy_id, kind, value, opted_in in rows.iterator(chunk_size=10_000):
-        origins[policy_id].append((kind, value, opted_in))
+    with collector_paused():
+        for policy_id, kind, value, opted_in in rows.iterator(chunk_size=10_000):
+            origins[policy_id].append(_origin_spec(kind, value, opted_in))
     policies = CorsPolicy.objects.filter(enabled=True).values("id", "name", *SPEC_FIELDS)
-    return [spec_from_values(row, origins.get(row["id"], ())) for row in policies]
+    return [_spec(row, tuple(origins.get(row["id"], ()))) for row in policies]
 
 
 def save_spec(spec: PolicySpec, *, validate: bool = True) -> CorsPolicy:

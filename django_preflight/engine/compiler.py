@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from operator import itemgetter
+from typing import NamedTuple, cast
 
 from .limits import MAX_AGE_LIMIT, PATH_PREFIX_LENGTH
 from .linear_regex import LinearRegex
@@ -18,9 +19,9 @@ from .origins import (
     Origin,
     OriginError,
     compile_origin_regex,
+    is_serialised_origin,
     normalise_origin,
     normalise_subdomain_pattern,
-    parse_request_origin,
 )
 from .paths import PathPrefixError, normalise_path_prefix
 from .pattern_rules import public_suffix_problem, regex_problem
@@ -241,7 +242,7 @@ def compile_origin(entry: OriginSpec, *, credentials: bool) -> CompiledOrigin:
             "Only a subdomain wildcard can allow a public suffix; untick it.",
         )
     if kind is OriginKind.EXACT:
-        value = entry.value if _is_serialised(entry.value) else normalise_origin(entry.value)
+        value = entry.value if is_serialised_origin(entry.value) else normalise_origin(entry.value)
         return CompiledOrigin(kind, value, value)
     if kind is OriginKind.SUBDOMAIN:
         parent = normalise_subdomain_pattern(entry.value)
@@ -319,11 +320,14 @@ def _compile_origins(
     """Compile every entry; a bad or repeated one adds a problem naming its position."""
     compiled: list[CompiledOrigin | None] = []
     append = compiled.append
+    serialised = is_serialised_origin
+    exact = OriginKind.EXACT  # an enum member read once, not once per entry
+    refused = False
     for index, entry in enumerate(entries):
         kind, value, opted_in = entry
-        if kind is OriginKind.EXACT and not opted_in and _is_serialised(value):
-            # Most entries of a large policy: stored canonical, so compile_origin's own first
-            # branch, without its call.
+        if kind is exact and not opted_in and serialised(value):
+            # Most entries of a large policy: stored as browsers send them, so compile_origin's
+            # own first branch, without its call.
             append(_NEW_TUPLE(CompiledOrigin, (kind, value, value)))
             continue
         try:
@@ -331,14 +335,20 @@ def _compile_origins(
         except OriginError as exc:
             problems.append(Problem("origins", exc.code, str(exc), index))
             append(None)
-    kept = [origin for origin in compiled if origin is not None]
-    texts = [origin.text for origin in kept]
-    if len(set(texts)) == len(texts):
+            refused = True
+    kept: list[CompiledOrigin] = (
+        [origin for origin in compiled if origin is not None]
+        if refused
+        else cast("list[CompiledOrigin]", compiled)  # no None was appended
+    )
+    if len(set(map(_TEXT, kept))) == len(kept):
         return tuple(kept)
     return _without_repeats(compiled, problems)
 
 
 _NEW_TUPLE = tuple.__new__
+_TEXT = itemgetter(1)
+"""``CompiledOrigin.text``, read in C for every entry."""
 
 
 def _without_repeats(
@@ -367,18 +377,6 @@ def _without_repeats(
         seen.add(identity)
         kept.append(origin)
     return tuple(kept)
-
-
-def _is_serialised(value: str) -> bool:
-    """True when ``value`` is already what ``normalise_origin`` would return for it.
-
-    Exact origins are stored normalised, so a snapshot of 100,000 of them would otherwise spend
-    most of its build time normalising them again. A value in the form browsers send (lower
-    case, no default port, nothing but scheme, host and port) is its own normal form, except an
-    IPv6 host, which normalisation may still compress; those take the full path.
-    """
-    parsed = parse_request_origin(value)
-    return parsed is not None and not parsed.host.startswith("[") and parsed.serialise() == value
 
 
 def _describe(origin: CompiledOrigin) -> str:

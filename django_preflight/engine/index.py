@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -49,6 +50,15 @@ class OriginIndex:
             self.null_policy = self.null_policy or policy
         else:
             self.any_policy = self.any_policy or policy
+
+    def add_all(self, policy: CompiledPolicy, origins: Iterable[CompiledOrigin]) -> None:
+        """File every entry of one policy; exact ones, most of a large policy, without a call."""
+        exact, file_exact = OriginKind.EXACT, self.exact.setdefault
+        for origin in origins:
+            if origin[0] is exact:
+                file_exact(origin[1], policy)
+            else:
+                self.add(policy, origin)
 
     def match(self, origin: str) -> Match | None:
         """The entry allowing ``origin``, if any."""

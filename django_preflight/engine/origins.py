@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .hosts import HostError, to_ascii
+from .hosts import MAX_HOST_LENGTH, PLAIN_HOST, HostError, to_ascii
 from .limits import MAX_ORIGIN_LENGTH, MAX_REGEX_LENGTH
 from .linear_regex import LinearRegex, LinearRegexError, unsupported_feature
 from .problems import Code
@@ -28,6 +28,17 @@ _SERIALISED = re.compile(
     r"(?::(?P<port>[1-9][0-9]{0,4}))?"
 )
 _SCHEME = re.compile(r"[a-z][a-z0-9+.\-]{0,31}")
+_NAMED = re.compile(
+    rf"(?P<scheme>{_SCHEME.pattern})://{_HOSTNAME}(?::(?P<port>[1-9][0-9]{{0,4}}))?"
+)
+"""``_SERIALISED`` with a host name only: an origin a browser sends that is never rewritten."""
+_NORMAL_SUBDOMAIN = re.compile(
+    rf"(?P<scheme>{_SCHEME.pattern})://\*\.(?P<host>{PLAIN_HOST})(?::(?P<port>[1-9][0-9]{{0,4}}))?"
+)
+_NORMAL_SUBDOMAIN_LENGTH = len("a://*.") + MAX_HOST_LENGTH
+"""A wildcard as the configuration side stores it, told without normalising it: lower-case
+scheme, a plain host (``hosts.is_plain_host``: no ``--`` and at most 253 characters, checked
+before the match) and a port. The longest is below ``MAX_ORIGIN_LENGTH``."""
 
 
 class OriginError(ValueError):
@@ -76,8 +87,35 @@ def normalise_origin(text: str) -> str:
     return _split_configured(text, allow_wildcard=False).serialise()
 
 
+def is_serialised_origin(value: str) -> bool:
+    """True when ``value`` is an origin exactly as a browser serialises it, with a host name.
+
+    Such a stored exact origin is used as stored, being what the browser sends: a snapshot of
+    100,000 of them costs one pattern match each, with no ``Origin`` built. An IPv6 host is left
+    out (normalisation may still compress it), as is everything ``parse_request_origin`` refuses.
+    """
+    if len(value) > MAX_ORIGIN_LENGTH:
+        return False
+    match = _NAMED.fullmatch(value)
+    if match is None:
+        return False
+    port_text = match["port"]
+    if port_text is None:
+        return True
+    port = int(port_text)
+    return port <= 65535 and port != DEFAULT_PORTS.get(match["scheme"])
+
+
 def normalise_subdomain_pattern(text: str) -> Origin:
     """Parse ``scheme://*.example.com[:port]``; the returned host is the parent domain."""
+    plain = len(text) <= _NORMAL_SUBDOMAIN_LENGTH and "--" not in text
+    match = _NORMAL_SUBDOMAIN.fullmatch(text) if plain else None
+    if match is not None and "." in match["host"]:
+        # Already in its stored form, as every saved wildcard is: no UTS #46 processing.
+        scheme, host, port_text = match.group("scheme", "host", "port")
+        port = None if port_text is None else int(port_text)
+        if port is None or port <= 65535:
+            return Origin(scheme, host, None if port == DEFAULT_PORTS.get(scheme) else port)
     if "://*." not in text.strip():
         raise OriginError(
             Code.SUBDOMAIN_SHAPE,

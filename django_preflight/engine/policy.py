@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from .bulk import collector_paused
 from .compiler import CompiledPolicy, Invalid, compile_policy
 from .index import OriginIndex, PathTier
 from .problems import Problem
@@ -60,6 +61,11 @@ class PolicySet:
 
 def build_policy_set(specs: Iterable[PolicySpec]) -> PolicySet:
     """Compile every policy; an invalid policy is left out and reported, never fatal."""
+    with collector_paused():
+        return _build(specs)
+
+
+def _build(specs: Iterable[PolicySpec]) -> PolicySet:
     enforced: list[CompiledPolicy] = []
     shadow: list[CompiledPolicy] = []
     rejected: list[Rejected] = []
@@ -95,8 +101,7 @@ def _index(policies: Iterable[CompiledPolicy]) -> PolicySet:
         index = OriginIndex()
         for policy in grouped[base]:
             origin_count += len(policy.origins)
-            for origin in policy.origins:
-                index.add(policy, origin)
+            index.add_all(policy, policy.origins)
         members = tuple(grouped[base])
         tiers.append(PathTier(base, index, members, any(p.enforce_on_server for p in members)))
     views.share(tiers)

@@ -54,8 +54,7 @@ class ViewPolicies:
         if policy is None:
             return None
         index = OriginIndex()
-        for origin in policy.origins:
-            index.add(policy, origin)
+        index.add_all(policy, policy.origins)
         tier = PathTier("", index, (policy,), policy.enforce_on_server)
         self._tiers[name] = tier
         return tier
