@@ -17,7 +17,6 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils.cache import patch_vary_headers
 
 from . import conf, metrics, routing
-from .engine.compiler import Header
 from .engine.decision import (
     ACTUAL_VARY,
     PREFLIGHT_VARY,
@@ -30,6 +29,7 @@ from .engine.decision import (
 )
 from .engine.policy import PolicySet
 from .reporting import report_refusal
+from .responses import ready_response
 from .store import store
 
 SyncGetResponse = Callable[[HttpRequest], HttpResponseBase]
@@ -37,17 +37,20 @@ AsyncGetResponse = Callable[[HttpRequest], Awaitable[HttpResponseBase]]
 
 
 def request_facts(request: HttpRequest) -> RequestFacts:
-    """The CORS-relevant facts of a Django request; the path is ``path_info``, as URLs route."""
+    """The CORS-relevant facts of a Django request; the path is ``path_info``, as URLs route.
+
+    Built with ``_make`` from the fields in order: a keyword call costs more than the decision.
+    """
     meta = request.META
-    return RequestFacts(
-        method=request.method or "",
-        path=request.path_info,
-        origin=meta.get("HTTP_ORIGIN"),
-        request_method=meta.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD"),
-        request_headers=meta.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS"),
-        request_private_network=(
-            meta.get("HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK", "").lower() == "true"
-        ),
+    return RequestFacts._make(
+        (
+            request.method or "",
+            request.path_info,
+            meta.get("HTTP_ORIGIN"),
+            meta.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD"),
+            meta.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS"),
+            meta.get("HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK", "").lower() == "true",
+        )
     )
 
 
@@ -99,31 +102,36 @@ class PreflightMiddleware:
     ) -> tuple[HttpResponseBase | None, Decision]:
         """Decide; answer here (a preflight, an enforced refusal) or return None for the view."""
         facts = request_facts(request)
-        decision = decide_request(policies, facts, conf.get().MAX_REQUESTED_HEADERS)
+        settings = conf.get()
+        decision = decide_request(policies, facts, settings.MAX_REQUESTED_HEADERS)
         if facts.is_preflight:
-            return answer_preflight(policies, decision, facts, request), decision
+            return answer_preflight(policies, decision, facts, request, settings), decision
         return check_actual(decision, facts, request), decision
 
 
 def answer_preflight(
-    policies: PolicySet, decision: Decision, facts: RequestFacts, request: HttpRequest
+    policies: PolicySet,
+    decision: Decision,
+    facts: RequestFacts,
+    request: HttpRequest,
+    settings: conf.PreflightSettings,
 ) -> HttpResponse:
     """The preflight's answer, from the decision's ready header block; refusals are reported."""
     if decision.outcome is Outcome.PREFLIGHT_ALLOWED:
         response = ready_response(204, decision.answer)
     else:
-        response = _refusal(decision)
+        response = _refusal(decision, settings)
         report_refusal(decision, facts, request)
-    metrics.count_preflight(decision)
+    if settings.METRICS:
+        metrics.count_preflight(decision)
     if policies.report_only is not None:
-        shadow = decide_request(policies.report_only, facts, conf.get().MAX_REQUESTED_HEADERS)
+        shadow = decide_request(policies.report_only, facts, settings.MAX_REQUESTED_HEADERS)
         if shadow.refused and shadow.reason is not Reason.NO_POLICY:
             report_refusal(shadow, facts, request, report_only=True)
     return response
 
 
-def _refusal(decision: Decision) -> HttpResponse:
-    settings = conf.get()
+def _refusal(decision: Decision, settings: conf.PreflightSettings) -> HttpResponse:
     if settings.SHAPE_REFUSALS and decision.shaped_headers:
         response = ready_response(204, decision.answer)
         for name, value in decision.shaped_headers:
@@ -132,23 +140,6 @@ def _refusal(decision: Decision) -> HttpResponse:
     response = ready_response(settings.REFUSED_STATUS, decision.answer)
     if settings.REASON_HEADER:
         response.headers[settings.REASON_HEADER] = decision.reason.value
-    # Refusals are aggregated in the audit and logged rate-limited; a django.request warning
-    # for each would let a flood of them fill the logs.
-    response._has_been_logged = True  # type: ignore[attr-defined]
-    return response
-
-
-def ready_response(status: int, answer: tuple[tuple[str, Header], ...]) -> HttpResponse:
-    """An empty response whose headers are exactly ``answer`` (no Content-Type).
-
-    The lines go into the header mapping's store in one step: the engine checked each of them
-    once when it built the memoised answer, and checking them again on every request would cost
-    more than the decision itself.
-    """
-    response = HttpResponse(status=status)
-    lines = response.headers._store
-    lines.clear()
-    lines.update(answer)
     return response
 
 

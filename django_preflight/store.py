@@ -51,7 +51,8 @@ class PolicyStore:
         Concurrent first callers wait for the one load in progress instead of deciding
         against nothing.
         """
-        if self.refresh_due():
+        # refresh_due(), inlined: this runs on every request.
+        if self._snapshot is None or time.monotonic() >= self._next_check:
             self.refresh()
         return self._snapshot
 

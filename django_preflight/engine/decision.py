@@ -69,6 +69,27 @@ class RequestFacts(NamedTuple):
         )
 
 
+class ReadyAnswer:
+    """A preflight's header block, checked once, and what the web layer prepared from it.
+
+    ``lines`` are the grant headers (none for a refusal), ``Content-Length: 0`` and ``Vary``,
+    each keyed by its lower-case name. ``prepared`` belongs to the web layer, which keeps there
+    what it builds from the lines once (a response template per status) instead of on every
+    request; the engine never reads it. Answers compare by identity, so a memoised decision
+    carries what was prepared for it, and a new snapshot starts afresh.
+    """
+
+    __slots__ = ("lines", "prepared")
+
+    def __init__(self, lines: tuple[tuple[str, Header], ...]) -> None:
+        self.lines = lines
+        self.prepared: dict[int, object] = {}
+
+
+NO_ANSWER = ReadyAnswer(())
+"""The answer of a decision that is not a preflight's: nothing to send."""
+
+
 @dataclass(frozen=True, slots=True)
 class Decision:
     """The engine's answer. ``detail`` names the method or header that was refused.
@@ -81,8 +102,7 @@ class Decision:
     not allow, on a path whose policies ask to be enforced on the server: unless it turns out to
     be same-origin, it must not reach the view.
 
-    ``answer`` is a preflight's whole header block, ready to send: the grant headers (none for
-    a refusal), ``Content-Length: 0`` and ``Vary``, each line keyed by its lower-case name.
+    ``answer`` is a preflight's whole header block, ready to send (see ``ReadyAnswer``).
     Preflight decisions are memoised, so it is built once per distinct question, not once per
     request.
     """
@@ -95,7 +115,7 @@ class Decision:
     detail: str = ""
     shaped_headers: tuple[Header, ...] = ()
     enforce: bool = False
-    answer: tuple[tuple[str, Header], ...] = field(default=(), compare=False)
+    answer: ReadyAnswer = field(default=NO_ANSWER, compare=False)
 
     @property
     def refused(self) -> bool:
@@ -107,7 +127,7 @@ _NOT_CORS = Decision(Outcome.NOT_CORS, Reason.NO_ORIGIN)
 _NOT_COVERED_ACTUAL = Decision(Outcome.ACTUAL_REFUSED, Reason.NO_POLICY)
 
 
-def ready_answer(headers: tuple[Header, ...]) -> tuple[tuple[str, Header], ...]:
+def ready_answer(headers: tuple[Header, ...]) -> ReadyAnswer:
     """A preflight's full header block: ``headers``, an empty body's length and ``Vary``.
 
     Checked here, once per memoised decision, so that the middleware can send it unchanged:
@@ -117,7 +137,7 @@ def ready_answer(headers: tuple[Header, ...]) -> tuple[tuple[str, Header], ...]:
     for name, value in lines:
         if not is_token(name) or not _PRINTABLE.fullmatch(value):
             raise ValueError(f"refusing to send header {name!r}: {value!r}")
-    return tuple((name.lower(), (name, value)) for name, value in lines)
+    return ReadyAnswer(tuple((name.lower(), (name, value)) for name, value in lines))
 
 
 _REFUSAL_ANSWER = ready_answer(())
