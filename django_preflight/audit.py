@@ -1,6 +1,7 @@
 """Refused preflights, aggregated in memory and written in the background.
 
-The request thread only counts into a bounded dictionary; a daemon thread per process writes
+The request thread only counts into a bounded dictionary, with the time as a plain number
+(``time.time()``), made a datetime when the counts are written; a daemon thread per process writes
 the counts every ``PREFLIGHT_AUDIT_FLUSH_INTERVAL`` seconds in one transaction of a few
 statements, whatever the number of distinct refusals.
 So a flood of refusals costs the requests a dictionary update, the database a bounded number
@@ -14,17 +15,20 @@ from __future__ import annotations
 import atexit
 import hashlib
 import logging
+import os
 import threading
 import time
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from datetime import timezone as dt_timezone
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from django.conf import settings as django_settings
 from django.db import connections, transaction
 from django.db.models import F
-from django.utils import timezone
 
 from . import conf, metrics
 from .engine.decision import Decision, RequestFacts
@@ -62,11 +66,45 @@ class Key(NamedTuple):
 
 @dataclass(slots=True)
 class Tally:
-    """How often one distinct refusal happened since the last write."""
+    """How often one distinct refusal happened since the last write, first and last when.
+
+    While pending, the times are ``time.time()`` seconds: reading the clock as a number costs
+    the request a fraction of building a datetime. They become datetimes when the batch is
+    written (see ``stamped``); a datetime found there is taken as it is.
+    """
+
+    count: int
+    first_seen: float
+    last_seen: float
+
+
+@dataclass(slots=True)
+class Written:
+    """A tally as it is written: its times as datetimes, aware when ``USE_TZ`` is on."""
 
     count: int
     first_seen: datetime
     last_seen: datetime
+
+
+def _as_datetime(moment: float | datetime, aware: bool) -> datetime:
+    """``time.time()`` seconds as ``django.utils.timezone.now()`` would have given them."""
+    if isinstance(moment, datetime):
+        return moment
+    return datetime.fromtimestamp(moment, tz=dt_timezone.utc if aware else None)
+
+
+def stamped(batch: dict[Key, Tally]) -> dict[Key, Written]:
+    """The pending tallies with their times as datetimes, ready to write."""
+    aware = django_settings.USE_TZ
+    return {
+        key: Written(
+            tally.count,
+            _as_datetime(tally.first_seen, aware),
+            _as_datetime(tally.last_seen, aware),
+        )
+        for key, tally in batch.items()
+    }
 
 
 def clip(value: str | None, limit: int) -> str:
@@ -92,7 +130,9 @@ def entry_key(decision: Decision, facts: RequestFacts, report_only: bool, limit:
     policy_id = decision.policy.id if decision.policy is not None else None
     size = len(facts.origin or "") + len(facts.path) + len(facts.request_headers or "")
     make = _memoised_key if size <= MEMO_MAX_TEXT else _key
-    return make(decision.reason.value, decision.detail, policy_id, facts, report_only, limit)
+    # ``_value_`` is the member's value as a plain attribute; ``.value`` goes through a
+    # descriptor written in Python.
+    return make(decision.reason._value_, decision.detail, policy_id, facts, report_only, limit)
 
 
 def _key(
@@ -132,6 +172,7 @@ class AuditBuffer:
         self._flushing = threading.Lock()
         self._flusher: threading.Thread | None = None
         self.folded = 0
+        _buffers.add(self)
 
     def record(self, decision: Decision, facts: RequestFacts, *, report_only: bool = False) -> None:
         """Count one refused preflight (or one a report-only policy would refuse); memory only."""
@@ -139,19 +180,22 @@ class AuditBuffer:
         if not settings.AUDIT_ENABLED:
             return
         key = entry_key(decision, facts, report_only, settings.AUDIT_MAX_VALUE_LENGTH)
-        now = timezone.now()
+        now = time.time()
         with self._lock:
             existing = self._pending.get(key)
             folded = False
             if existing is None:
                 folded = self._add(key, Tally(1, now, now), settings.AUDIT_BUFFER_SIZE)
             else:
-                # The usual case in a flood: the same refusal again, and the latest one seen.
+                # The usual case in a flood: the same refusal again, and the latest one seen
+                # (the clock may step back; the latest stays the latest).
                 existing.count += 1
-                existing.last_seen = max(existing.last_seen, now)
+                if now > existing.last_seen:
+                    existing.last_seen = now
         if folded:
             metrics.audit_folded(1)
-        self._ensure_flusher(settings.AUDIT_FLUSH_INTERVAL)
+        if self._flusher is None:
+            self._ensure_flusher(settings.AUDIT_FLUSH_INTERVAL)
 
     def _add(self, key: Key, tally: Tally, capacity: int) -> bool:
         """Merge one tally; True when it was folded into its reason's overflow entry."""
@@ -214,7 +258,7 @@ class AuditBuffer:
         if not batch:
             return 0
         try:
-            return _write(batch)
+            return _write(stamped(batch))
         except Exception:
             # Database errors above all, but any failure must keep the counts, not drop them.
             logger.exception("django-preflight could not write the audit; keeping counts in memory")
@@ -225,31 +269,53 @@ class AuditBuffer:
             return 0
 
     def _ensure_flusher(self, interval: float) -> None:
-        if self._flusher is not None and self._flusher.is_alive():
-            return
         with self._lock:
-            if self._flusher is not None and self._flusher.is_alive():
+            if self._flusher is not None:
                 return
-            self._flusher = threading.Thread(
+            flusher = threading.Thread(
                 target=self._run, args=(interval,), name="django-preflight-audit", daemon=True
             )
-            self._flusher.start()
+            flusher.start()
+            self._flusher = flusher
             atexit.register(self.flush)
 
     def _run(self, interval: float) -> None:
-        while True:
-            time.sleep(interval)
-            try:
-                self.flush()
-            finally:
-                connections.close_all()
+        try:
+            while True:
+                time.sleep(interval)
+                try:
+                    self.flush()
+                finally:
+                    connections.close_all()
+        finally:
+            # Whatever stopped the loop, the next refusal starts a new flusher.
+            with self._lock:
+                if self._flusher is threading.current_thread():
+                    self._flusher = None
+
+    def _forget_flusher(self) -> None:
+        """In a forked child: the parent's flusher thread was not copied; start anew."""
+        self._flusher = None
+
+
+_buffers: weakref.WeakSet[AuditBuffer] = weakref.WeakSet()
+"""Every buffer of the process, so that a forked child forgets their parent's threads."""
+
+
+def _after_fork_in_child() -> None:
+    for pending in list(_buffers):
+        pending._forget_flusher()
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork either
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class _LockRowMissingError(Exception):
     """The audit's lock row is gone (``manage.py flush``, a transactional test's teardown)."""
 
 
-def _write(batch: dict[Key, Tally]) -> int:
+def _write(batch: dict[Key, Written]) -> int:
     """Write the batch in turn with every other process; re-create the lock row if it is gone.
 
     The row is re-created outside any transaction: inside one, writers that all found it
@@ -264,7 +330,7 @@ def _write(batch: dict[Key, Tally]) -> int:
         return _write_in_turn(batch)
 
 
-def _write_in_turn(batch: dict[Key, Tally]) -> int:
+def _write_in_turn(batch: dict[Key, Written]) -> int:
     """Write the batch in one transaction of a few statements, whatever its size.
 
     The audit's lock row is taken first, so flushes of every process and server take turns:
@@ -314,15 +380,15 @@ def _take_lock(shared_state: type[SharedState]) -> None:
 
 
 def _merge(
-    items: Iterable[tuple[Key, Tally]], into: dict[str, tuple[Key, Tally]] | None = None
-) -> dict[str, tuple[Key, Tally]]:
+    items: Iterable[tuple[Key, Written]], into: dict[str, tuple[Key, Written]] | None = None
+) -> dict[str, tuple[Key, Written]]:
     """Entries by fingerprint, adding the tallies of keys that end up the same row."""
     merged = into if into is not None else {}
     for key, tally in items:
         fp = fingerprint(key)
         found = merged.get(fp)
         if found is None:
-            merged[fp] = (key, Tally(tally.count, tally.first_seen, tally.last_seen))
+            merged[fp] = (key, Written(tally.count, tally.first_seen, tally.last_seen))
         else:
             total = found[1]
             total.count += tally.count
@@ -346,7 +412,7 @@ def _present(fingerprints: list[str]) -> set[str]:
     return found
 
 
-def _increment_all(tallies: dict[str, Tally]) -> None:
+def _increment_all(tallies: dict[str, Written]) -> None:
     """Add each tally to its row: one UPDATE per chunk, the amounts chosen per row by CASE.
 
     Written as SQL: the ORM resolves each ``When`` as a separate filter, which costs
@@ -383,7 +449,7 @@ def _increment_all(tallies: dict[str, Tally]) -> None:
             cursor.execute(sql, params)
 
 
-def _row(fp: str, key: Key, tally: Tally) -> Any:
+def _row(fp: str, key: Key, tally: Written) -> Any:
     from .models import RejectedPreflight
 
     return RejectedPreflight(

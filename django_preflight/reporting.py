@@ -91,10 +91,13 @@ def report_refusal(
                 }
             },
         )
-    preflight_refused.send_robust(
-        sender=None,
-        decision=decision,
-        facts=facts,
-        request=request,
-        report_only=report_only,
-    )
+    if preflight_refused.receivers:
+        # What send_robust checks first; without receivers, the call and its arguments are
+        # all it would cost.
+        preflight_refused.send_robust(
+            sender=None,
+            decision=decision,
+            facts=facts,
+            request=request,
+            report_only=report_only,
+        )

@@ -280,3 +280,51 @@ def test_prune_command_deletes_old_rows(settings: Any) -> None:
     assert not RejectedPreflight.objects.filter(pk=old.pk).exists()
     call_command("preflight", "prune-audit", "--days", "0")
     assert RejectedPreflight.objects.count() == 0
+
+
+def test_times_are_written_as_the_moments_of_the_refusals(
+    client: Client, policy: CorsPolicy
+) -> None:
+    before = timezone.now()
+    refuse(client)
+    refuse(client)
+    after = timezone.now()
+    buffer.flush()
+    row = RejectedPreflight.objects.get()
+    assert timezone.is_aware(row.first_seen)
+    assert before <= row.first_seen <= row.last_seen <= after
+
+
+def test_times_are_naive_without_time_zone_support(settings: Any) -> None:
+    settings.USE_TZ = False
+    key = audit.Key("o", "/p", "GET", "", "origin_not_allowed", "", None)
+    moment = timezone.now().timestamp()
+    written = audit.stamped({key: audit.Tally(1, moment, moment)})[key]
+    assert timezone.is_naive(written.first_seen)
+    assert abs((written.last_seen - timezone.now()).total_seconds()) < 60
+
+
+def test_a_forked_child_starts_its_own_flusher(client: Client, policy: CorsPolicy) -> None:
+    fresh = audit.AuditBuffer()
+    with mock.patch.object(audit.AuditBuffer, "_run"):
+        fresh._ensure_flusher(60.0)
+        started = fresh._flusher
+        assert started is not None
+        audit._after_fork_in_child()
+        assert fresh._flusher is None
+        fresh._ensure_flusher(60.0)
+        assert fresh._flusher is not started
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_a_flusher_that_stopped_is_replaced(client: Client, policy: CorsPolicy) -> None:
+    fresh = audit.AuditBuffer()
+    with (
+        mock.patch.object(audit.time, "sleep", side_effect=SystemExit),
+        mock.patch.object(audit.connections, "close_all"),
+    ):
+        fresh._ensure_flusher(0.01)
+        stopped = fresh._flusher
+        assert stopped is not None
+        stopped.join(10)
+    assert fresh._flusher is None, "the next refusal starts a new one"
