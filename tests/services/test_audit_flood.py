@@ -26,7 +26,9 @@ from .web import APP, Reply, create_policy, preflight
 
 pytestmark = pytest.mark.services
 
-FLUSH = 0.5
+# The documented loss bound holds while a flush takes less than an interval: a second, so that
+# it still does on a loaded machine.
+FLUSH = 1.0
 MAX_ROWS = 300
 LONGEST_FLOOD = 60.0
 

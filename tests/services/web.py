@@ -71,8 +71,20 @@ def send(
         connection.close()
 
 
-def preflight(port: int, origin: str, path: str = "/api/items/1/", method: str = "PUT") -> Reply:
-    return send(port, "OPTIONS", path, {"Origin": origin, "Access-Control-Request-Method": method})
+def preflight(
+    port: int,
+    origin: str,
+    path: str = "/api/items/1/",
+    method: str = "PUT",
+    timeout: float = 10.0,
+) -> Reply:
+    return send(
+        port,
+        "OPTIONS",
+        path,
+        {"Origin": origin, "Access-Control-Request-Method": method},
+        timeout=timeout,
+    )
 
 
 def burst(pool: ThreadPoolExecutor, jobs: Iterable[Callable[[], Reply]]) -> list[Reply]:
