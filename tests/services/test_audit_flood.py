@@ -15,7 +15,7 @@ import signal
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -30,6 +30,7 @@ pytestmark = pytest.mark.services
 # it still does on a loaded machine.
 FLUSH = 1.0
 MAX_ROWS = 300
+ROOMY = 200_000
 LONGEST_FLOOD = 60.0
 
 
@@ -37,15 +38,15 @@ def flood(
     server: Gunicorn,
     prefix: str,
     seconds: float,
-    enough: Callable[[list[Reply]], bool] = lambda replies: True,
+    enough: Callable[[Collection[Reply]], bool] = lambda replies: True,
     threads: int = 12,
-) -> list[Reply]:
+) -> dict[str, Reply]:
     """Distinct refused preflights from ``threads`` clients for ``seconds``, and on until
     ``enough`` holds of the replies so far (a loaded machine answers fewer per second), for at
-    most ``LONGEST_FLOOD`` seconds."""
+    most ``LONGEST_FLOOD`` seconds; each reply by the origin it was sent from."""
     numbers = itertools.count()
     lock = threading.Lock()
-    replies: list[Reply] = []
+    replies: dict[str, Reply] = {}
     started = time.monotonic()
 
     def going() -> bool:
@@ -53,15 +54,16 @@ def flood(
         if elapsed < seconds:
             return True
         with lock:
-            return elapsed < LONGEST_FLOOD and not enough(replies)
+            return elapsed < LONGEST_FLOOD and not enough(replies.values())
 
     def client() -> None:
         while going():
             with lock:
                 n = next(numbers)
-            reply = preflight(server.port, f"https://{prefix}-{n}.example")
+            origin = f"https://{prefix}-{n}.example"
+            reply = preflight(server.port, origin)
             with lock:
-                replies.append(reply)
+                replies[origin] = reply
 
     with ThreadPoolExecutor(max_workers=threads) as pool:
         list(pool.map(lambda _: client(), range(threads)))
@@ -75,6 +77,11 @@ def counted(database: ServerDatabase, prefix: str) -> tuple[int, int, int]:
     detailed = [count for origin, count, overflow in rows if not overflow]
     overflow = [count for origin, count, overflow in rows if overflow]
     return len(detailed), len(overflow), sum(detailed) + sum(overflow)
+
+
+def overflow_counts(rows: list[tuple[str, int, bool]]) -> list[int]:
+    """The overflow rows' counts, which an earlier test of the module may have left."""
+    return sorted(count for _, count, overflow in rows if overflow)
 
 
 def test_three_workers_flooding_never_exceed_the_cap(
@@ -95,7 +102,9 @@ def test_three_workers_flooding_never_exceed_the_cap(
     )
     create_policy(server, "/api/", APP)
     prefix = f"cap-{uuid.uuid4().hex[:6]}"
-    replies = flood(server, prefix, seconds=4.0, enough=lambda sent: len(sent) > 2 * MAX_ROWS)
+    replies = flood(
+        server, prefix, seconds=4.0, enough=lambda sent: len(sent) > 2 * MAX_ROWS
+    ).values()
     assert server.stop() == 0, "a graceful stop writes what each worker holds"
     refused = sum(1 for r in replies if r.status == 403)
     detailed, overflow, total = counted(server_database, prefix)
@@ -123,9 +132,14 @@ def test_a_worker_killed_during_a_flood_loses_at_most_two_flush_intervals(
         redis_url="",
         workers=1,
         SERVICES_AUDIT_FLUSH_INTERVAL=str(FLUSH),
+        # Room for every distinct refusal of the flood, however fast the machine answers: a
+        # folded one could not be told from a lost one.
+        SERVICES_AUDIT_BUFFER_SIZE=str(ROOMY),
+        SERVICES_AUDIT_MAX_ROWS=str(ROOMY),
     )
     create_policy(server, "/api/", APP)
     prefix = f"kill-{uuid.uuid4().hex[:6]}"
+    folded_before = overflow_counts(server_database.audit_rows(f"https://{prefix}-%"))
     victim: dict[str, float] = {}
 
     def kill_soon() -> None:
@@ -139,25 +153,34 @@ def test_a_worker_killed_during_a_flood_loses_at_most_two_flush_intervals(
     killer = threading.Thread(target=kill_soon)
     killer.start()
 
-    def replacement_answered(sent: list[Reply]) -> bool:
+    def replacement_answered(sent: Collection[Reply]) -> bool:
         killed = f"killed:{victim.get('pid', 0):.0f}"
         return "at" in victim and sum(r.worker != killed for r in sent if r.status == 403) >= 20
 
     replies = flood(server, prefix, seconds=5.0, enough=replacement_answered)
     killer.join()
     victim_name = f"killed:{int(victim['pid'])}"
-    answered = [r for r in replies if r.status == 403]
-    by_victim = [r for r in answered if r.worker == victim_name]
+    answered = {origin for origin, r in replies.items() if r.status == 403}
+    by_victim = [r for r in replies.values() if r.status == 403 and r.worker == victim_name]
     assert server.stop() == 0, "the replacement worker writes its own counts on SIGTERM"
-    rows = server_database.audit_rows(f"https://{prefix}-%")
-    total = sum(count for _, count, overflow in rows if not overflow)  # far below the cap
-    lost = len(answered) - total
+    audited = server_database.audit_rows(f"https://{prefix}-%")
+    assert overflow_counts(audited) == folded_before, "no refusal folded into an overflow row"
+    rows = {origin: count for origin, count, overflow in audited if not overflow}
+    # A request the killed worker counted and flushed but never answered is counted without
+    # a reply: it is no loss, and only a request that was sent can be counted.
+    unanswered = {origin for origin in rows if origin not in answered}
+    lost = len(answered) - sum(count for origin, count in rows.items() if origin in answered)
     window = [r for r in by_victim if r.received >= victim["at"] - 2 * FLUSH]
     report(
         f"SIGKILL during a flood: {len(by_victim)} refusals answered by the killed worker, "
         f"{len(answered) - len(by_victim)} by its replacement; {lost} lost, bound "
-        f"{len(window)} (answered in the last {2 * FLUSH:.1f} s before the kill)"
+        f"{len(window)} (answered in the last {2 * FLUSH:.1f} s before the kill); "
+        f"{len(unanswered)} counted whose answer the kill cut off"
     )
     assert by_victim, "the killed worker answered part of the flood"
     assert len(answered) > len(by_victim), "its replacement answered the rest"
+    assert set(rows.values()) <= {1}, "each distinct origin counted once"
+    assert all(origin in replies and replies[origin].status == 0 for origin in unanswered), (
+        "counted only if sent, and then without an answer"
+    )
     assert 0 <= lost <= len(window)
