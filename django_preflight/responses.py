@@ -102,7 +102,8 @@ def _construct(status: int, lines: Lines, logged: bool) -> HttpResponse:
 
 
 def ready_response(status: int, answer: ReadyAnswer) -> HttpResponse:
-    """An empty response with ``status`` whose headers are exactly the answer's lines.
+    """An empty response with ``status`` whose headers are exactly the answer's lines, but for
+    a ``204``'s ``Content-Length``.
 
     The lines were checked once when the engine built the answer, so they are not checked
     again per request. A status of 400 or more is a refusal: it is marked as logged, since
@@ -111,6 +112,9 @@ def ready_response(status: int, answer: ReadyAnswer) -> HttpResponse:
     """
     template: Any = answer.prepared.get(status)
     if template is None:
-        template = answer.prepared[status] = Template(status, answer.lines, logged=status >= 400)
+        lines = answer.lines
+        if status == 204:  # HTTP forbids a length on a 204 (RFC 9110, 8.6); uvicorn sends it
+            lines = tuple(line for line in lines if line[0] != "content-length")
+        template = answer.prepared[status] = Template(status, lines, logged=status >= 400)
     response: HttpResponse = template.response()
     return response

@@ -22,11 +22,19 @@ ANSWER = ready_answer(
 
 
 def constructed(status: int) -> HttpResponse:
-    """What the template stands for: Django's constructor, then exactly the answer's lines."""
+    """What the template stands for: Django's constructor, then exactly the answer's lines,
+    without a length on a 204."""
     response = HttpResponse(status=status)
     response.headers._store.clear()
     response.headers._store.update(ANSWER.lines)
+    if status == 204:
+        del response.headers["Content-Length"]
     return response
+
+
+def test_a_204_has_no_length_and_a_refusal_has_an_empty_one() -> None:
+    assert "Content-Length" not in ready_response(204, ANSWER).headers
+    assert ready_response(403, ANSWER).headers["Content-Length"] == "0"
 
 
 def comparable(response: HttpResponse) -> dict[str, Any]:
@@ -89,10 +97,10 @@ def test_state_the_template_cannot_copy_falls_back_to_the_constructor(
         self.extra = []  # type: ignore[attr-defined]
 
     monkeypatch.setattr(HttpResponse, "__init__", with_a_mutable_attribute)
-    template = Template(204, ANSWER.lines)
+    template = Template(403, ANSWER.lines)
     first, second = template.response(), template.response()
     assert first.extra is not second.extra  # type: ignore[attr-defined]
-    assert list(first.items()) == list(constructed(204).items())
+    assert list(first.items()) == list(constructed(403).items())
 
 
 def test_request_facts_fill_every_field_by_name(rf: Any) -> None:

@@ -72,11 +72,12 @@ class RequestFacts(NamedTuple):
 class ReadyAnswer:
     """A preflight's header block, checked once, and what the web layer prepared from it.
 
-    ``lines`` are the grant headers (none for a refusal), ``Content-Length: 0`` and ``Vary``,
-    each keyed by its lower-case name. ``prepared`` belongs to the web layer, which keeps there
-    what it builds from the lines once (a response template per status) instead of on every
-    request; the engine never reads it. Answers compare by identity, so a memoised decision
-    carries what was prepared for it, and a new snapshot starts afresh.
+    ``lines`` are the grant headers (none for a refusal), ``Content-Length: 0`` (which the web
+    layer leaves out of a ``204``) and ``Vary``, each keyed by its lower-case name.
+    ``prepared`` belongs to the web layer, which keeps there what it builds from the lines once
+    (a response template per status) instead of on every request; the engine never reads it.
+    Answers compare by identity, so a memoised decision carries what was prepared for it, and a
+    new snapshot starts afresh.
     """
 
     __slots__ = ("lines", "prepared")
