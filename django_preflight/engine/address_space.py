@@ -8,20 +8,17 @@ command line keeps the older names ``public``, ``private`` and ``local`` (for lo
 from __future__ import annotations
 
 import ipaddress
-from enum import Enum
+
+from .ranked import RankedEnum
 
 
-class AddressSpace(str, Enum):
-    """From most public to most private; the value is the command-line name."""
+class AddressSpace(RankedEnum):
+    """From most public to most private (a higher rank is more private); the value is the
+    command-line name."""
 
     PUBLIC = "public"
     PRIVATE = "private"
     LOCAL = "local"
-
-    @property
-    def rank(self) -> int:
-        """Higher is more private."""
-        return list(AddressSpace).index(self)
 
     @property
     def chromium_name(self) -> str:

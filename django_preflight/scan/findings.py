@@ -10,26 +10,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from enum import Enum
 
 from ..engine.browser import RawResponse, check_preflight
+from ..engine.ranked import RankedEnum
 from .origins import HostileOrigin, Kind, explained_by
 from .plan import preflight_request
 
 Headers = tuple[tuple[str, str], ...]
 
 
-class Severity(str, Enum):
-    """How much a finding exposes; ``rank`` orders them."""
+class Severity(RankedEnum):
+    """How much a finding exposes, from low to high."""
 
     LOW = "low"
     MEDIUM = "medium"
     HIGH = "high"
-
-    @property
-    def rank(self) -> int:
-        """0 for low, 2 for high."""
-        return list(Severity).index(self)
 
     def lowered(self) -> Severity:
         """One step less severe, never below low."""
