@@ -1,7 +1,8 @@
 """Part 5: each stack under gunicorn and under uvicorn, loaded by wrk over loopback, interleaved.
 
 The floor (a middleware answering a constant 204) runs beside the two libraries, so each is
-also judged as a share of what Django itself can serve.
+also judged as a share of what Django itself can serve: per round, against the floor's run of
+the same round, and the median of those ratios.
 """
 
 from __future__ import annotations
@@ -47,6 +48,12 @@ def run(plan: Plan, log: Callable[[str], None]) -> dict[str, Any]:
     for server in servers:
         by_size = results.setdefault(server.server, {})
         by_size.setdefault(str(server.size.exact), {})[server.stack] = _summary(runs[id(server)])
+    for by_size in results.values():
+        for by_stack in by_size.values():
+            floor = [run["per_second"] for run in by_stack[stacks.FLOOR]["runs"]]
+            for summary in by_stack.values():
+                ours = [run["per_second"] for run in summary["runs"]]
+                summary["x_floor"] = stats.paired_ratio(ours, floor)
     return {
         "workers": plan.e2e_workers,
         "connections": plan.e2e_connections,

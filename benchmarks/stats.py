@@ -22,3 +22,9 @@ def spread(samples: Sequence[float]) -> float:
 def ratio(numerator: float, denominator: float) -> float:
     """A ratio that is infinite rather than an error when the denominator is not positive."""
     return numerator / denominator if denominator > 0 else float("inf")
+
+
+def paired_ratio(numerators: Sequence[float], denominators: Sequence[float]) -> float:
+    """The median of the ratios of runs made side by side (the same round): a slow stretch of
+    the machine weighs on both sides of each ratio instead of on one side's median."""
+    return median([ratio(n, d) for n, d in zip(numerators, denominators, strict=True)])

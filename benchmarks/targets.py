@@ -154,8 +154,8 @@ def end_to_end_targets(e2e: dict[str, Any]) -> list[Target]:
                     errors=errors,
                 ),
                 Target(
-                    f"{label} floor preflights/s",
-                    stats.ratio(ours, by_stack[FLOOR]["per_second"]),
+                    f"{label} floor preflights/s (median of each round's ratio)",
+                    by_stack[OURS]["x_floor"],
                     ">=",
                     0.95,
                     errors=errors,
