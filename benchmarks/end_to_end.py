@@ -14,9 +14,13 @@ from typing import Any
 from benchmarks import stacks, stats, workload
 from benchmarks.load import run_wrk
 from benchmarks.plan import Plan
-from benchmarks.serve import SERVERS, Server
+from benchmarks.serve import GUNICORN, SERVERS, UVICORN, Server
 
 E2E_STACKS = (stacks.OURS, stacks.CORS_HEADERS, stacks.FLOOR)
+# uvicorn's workers share one listening socket and each accepts connections in bursts, so wrk's
+# connections, opened at once, fall on one worker or are split at random: from run to run the
+# same server served half or all of what two workers can. One worker measures the stack.
+UVICORN_WORKERS = 1
 READY_TIMEOUT = 300.0
 SETTLE_SECONDS = 1.0
 
@@ -28,7 +32,8 @@ def run(plan: Plan, log: Callable[[str], None]) -> dict[str, Any]:
         for exact in plan.e2e_exact:
             for server in SERVERS:
                 for stack in E2E_STACKS:
-                    servers.append(Server(stack, workload.Size(exact), plan.e2e_workers, server))
+                    workers = UVICORN_WORKERS if server == UVICORN else plan.e2e_workers
+                    servers.append(Server(stack, workload.Size(exact), workers, server))
         log(f"starting {len(servers)} servers")
         for server in servers:
             server.wait_ready(READY_TIMEOUT)
@@ -55,7 +60,7 @@ def run(plan: Plan, log: Callable[[str], None]) -> dict[str, Any]:
                 ours = [run["per_second"] for run in summary["runs"]]
                 summary["x_floor"] = stats.paired_ratio(ours, floor)
     return {
-        "workers": plan.e2e_workers,
+        "workers": {GUNICORN: plan.e2e_workers, UVICORN: UVICORN_WORKERS},
         "connections": plan.e2e_connections,
         "seconds": plan.e2e_seconds,
         "reps": plan.e2e_reps,

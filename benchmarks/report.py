@@ -205,9 +205,16 @@ def end_to_end_section(e2e: dict[str, Any]) -> str:
     ]
     return (
         "### 5. gunicorn (sync) and uvicorn + wrk, allowed preflight "
-        f"({e2e['workers']} workers, {e2e['connections']} connections, "
+        f"({_workers(e2e['workers'])}, {e2e['connections']} connections, "
         f"{e2e['seconds']} s x {e2e['reps']} runs, medians; x floor: the median of each "
         "round's ratio to the floor's run)\n\n" + table(header, rows, 3)
+    )
+
+
+def _workers(by_server: dict[str, int]) -> str:
+    """``gunicorn 2 workers, uvicorn 1 worker``."""
+    return ", ".join(
+        f"{server} {n} worker{'s' if n != 1 else ''}" for server, n in by_server.items()
     )
 
 
