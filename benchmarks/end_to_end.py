@@ -57,8 +57,8 @@ def run(plan: Plan, log: Callable[[str], None]) -> dict[str, Any]:
         for by_stack in by_size.values():
             floor = [run["per_second"] for run in by_stack[stacks.FLOOR]["runs"]]
             for summary in by_stack.values():
-                ours = [run["per_second"] for run in summary["runs"]]
-                summary["x_floor"] = stats.paired_ratio(ours, floor)
+                rates = [run["per_second"] for run in summary["runs"]]
+                summary["x_floor"] = stats.paired_ratio(rates, floor)
     return {
         "workers": {GUNICORN: plan.e2e_workers, UVICORN: UVICORN_WORKERS},
         "connections": plan.e2e_connections,
