@@ -30,10 +30,10 @@ def run(plan: Plan, log: Callable[[str], None]) -> dict[str, Any]:
     servers: list[Server] = []
     try:
         for exact in plan.e2e_exact:
-            for server in SERVERS:
+            for kind in SERVERS:
                 for stack in E2E_STACKS:
-                    workers = UVICORN_WORKERS if server == UVICORN else plan.e2e_workers
-                    servers.append(Server(stack, workload.Size(exact), workers, server))
+                    workers = UVICORN_WORKERS if kind == UVICORN else plan.e2e_workers
+                    servers.append(Server(stack, workload.Size(exact), workers, kind))
         log(f"starting {len(servers)} servers")
         for server in servers:
             server.wait_ready(READY_TIMEOUT)
