@@ -36,7 +36,7 @@ def _batch(size: int, now: Any) -> dict[Any, Any]:
     return {
         audit.Key(
             f"https://b{n}.example", "/api/items/", "PUT", "", "origin_not_allowed", "", None
-        ): (audit.Tally(1, now, now))
+        ): audit.Written(1, now, now)
         for n in range(size)
     }
 

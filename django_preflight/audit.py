@@ -70,7 +70,7 @@ class Tally:
 
     While pending, the times are ``time.time()`` seconds: reading the clock as a number costs
     the request a fraction of building a datetime. They become datetimes when the batch is
-    written (see ``stamped``); a datetime found there is taken as it is.
+    written (see ``stamped``).
     """
 
     count: int
@@ -87,10 +87,8 @@ class Written:
     last_seen: datetime
 
 
-def _as_datetime(moment: float | datetime, aware: bool) -> datetime:
+def _as_datetime(moment: float, aware: bool) -> datetime:
     """``time.time()`` seconds as ``django.utils.timezone.now()`` would have given them."""
-    if isinstance(moment, datetime):
-        return moment
     return datetime.fromtimestamp(moment, tz=dt_timezone.utc if aware else None)
 
 

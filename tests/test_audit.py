@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 from unittest import mock
@@ -252,7 +253,7 @@ def test_background_flusher_writes_without_a_request(
         mock.patch.object(audit.connections, "close_all"),
     ):
         key = audit.Key("o", "/p", "GET", "", "origin_not_allowed", "", None)
-        fresh._pending[key] = audit.Tally(2, timezone.now(), timezone.now())
+        fresh._pending[key] = audit.Tally(2, time.time(), time.time())
         with pytest.raises(SystemExit):
             fresh._run(0.01)
     assert RejectedPreflight.objects.get().count == 2

@@ -8,11 +8,11 @@ waits for it (gunicorn workers stopped with SIGTERM go through exactly this).
 from __future__ import annotations
 
 import threading
+import time
 from unittest import mock
 
 import pytest
 from django.db import connections
-from django.utils import timezone
 
 from django_preflight import audit
 from django_preflight.audit import AuditBuffer
@@ -26,12 +26,12 @@ def _key(origin: str) -> audit.Key:
 @pytest.mark.django_db(transaction=True)
 def test_exit_flush_waits_for_a_background_write_in_progress() -> None:
     pending = AuditBuffer()
-    now = timezone.now()
+    now = time.time()
     pending._pending[_key("https://taken.example")] = audit.Tally(3, now, now)
     taken, release = threading.Event(), threading.Event()
     real_write = audit._write
 
-    def slow_write(batch: dict[audit.Key, audit.Tally]) -> int:
+    def slow_write(batch: dict[audit.Key, audit.Written]) -> int:
         if not taken.is_set():
             taken.set()
             release.wait(10)
