@@ -8,12 +8,14 @@ Names resolve through the scripted resolver (``tests.relay.resolver``); the conn
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.test import Client
 
+from django_preflight.relay import ratelimit
 from django_preflight.relay.models import Upstream
 from django_preflight.relay.views import BodyAbortedError
 
@@ -476,6 +478,15 @@ def test_an_oversize_request_body_is_a_413(
     assert api.received == []
 
 
+@pytest.fixture
+def one_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rate limit's clock held in the middle of one window: calls made across a window's
+    edge would be counted in two windows, and the test would depend on when it ran."""
+    moment = 1_000_000 * ratelimit.WINDOW + ratelimit.WINDOW / 2
+    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(time=lambda: moment))
+
+
+@pytest.mark.usefixtures("one_window")
 def test_rate_limit_per_origin_answers_429_with_retry_after(
     client: Client, named: Callable[..., Upstream], api: LoopbackApi
 ) -> None:
@@ -491,6 +502,7 @@ def test_rate_limit_per_origin_answers_429_with_retry_after(
     assert counters(upstream).rate_limited_errors == 3
 
 
+@pytest.mark.usefixtures("one_window")
 def test_rate_limit_counts_each_user_across_origins(
     client: Client, named: Callable[..., Upstream], django_user_model: Any
 ) -> None:
