@@ -24,6 +24,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from . import conf, remedies, store
+from .audit import REFUSAL_COLUMNS
 from .declared import SETTING as DECLARED_SETTING
 from .declared import declared_names
 from .engine.browser import CorsRequest
@@ -48,17 +49,7 @@ else:
     _PolicyAdminBase = _OriginAdminBase = _RejectedAdminBase = admin.ModelAdmin
     _OriginInlineBase = admin.TabularInline
 
-REFUSAL_FIELDS = (
-    "origin",
-    "path",
-    "request_method",
-    "request_headers",
-    "reason",
-    "detail",
-    "policy",
-    "enforcement",
-    "row_kind",
-)
+REFUSAL_FIELDS = (*REFUSAL_COLUMNS, "policy", "enforcement", "row_kind")
 """What a refused preflight was, as the audit's page shows it (read-only)."""
 
 ADMIN_CSS = {"all": ("django_preflight/admin.css",)}
@@ -636,9 +627,9 @@ class RejectedPreflightAdmin(_RejectedAdminBase):
     @admin.display(description=_("cause"))
     def cause(self, obj: RejectedPreflight) -> str:
         """Why the server refused, which the browser never tells."""
-        return obj.cause
+        return obj.advice.cause
 
     @admin.display(description=_("fix"))
     def fix(self, obj: RejectedPreflight) -> str:
         """What to change, if the request should be allowed."""
-        return obj.fix
+        return obj.advice.fix

@@ -64,6 +64,12 @@ class Key(NamedTuple):
     report_only: bool = False
 
 
+REFUSAL_COLUMNS = ("origin", "path", "request_method", "request_headers", "reason", "detail")
+"""The audit table's columns that say what was refused and why."""
+KEY_COLUMNS = (*REFUSAL_COLUMNS, "policy_id", "is_overflow", "report_only")
+"""The audit table's column for each field of ``Key``, in its order."""
+
+
 @dataclass(slots=True)
 class Tally:
     """How often one distinct refusal happened since the last write, first and last when.
@@ -452,18 +458,10 @@ def _row(fp: str, key: Key, tally: Written) -> Any:
 
     return RejectedPreflight(
         fingerprint=fp,
-        origin=key.origin,
-        path=key.path,
-        request_method=key.method,
-        request_headers=key.headers,
-        reason=key.reason,
-        detail=key.detail,
-        policy_id=key.policy_id,
-        is_overflow=key.overflow,
-        report_only=key.report_only,
         count=tally.count,
         first_seen=tally.first_seen,
         last_seen=tally.last_seen,
+        **dict(zip(KEY_COLUMNS, key, strict=True)),
     )
 
 

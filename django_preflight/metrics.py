@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from django.http import HttpRequest, HttpResponse
 
@@ -31,55 +31,52 @@ class _Metrics:
     def __init__(self) -> None:
         from prometheus_client import Counter, Gauge
 
-        self.preflights = Counter(
+        def counter(name: str, documentation: str, labels: tuple[str, ...] = ()) -> Counter:
+            return Counter(name, documentation, labels, namespace=NAMESPACE)
+
+        def gauge(name: str, documentation: str, across: Literal["livemin", "livemax"]) -> Gauge:
+            """``across``: how the live worker processes' values combine at scrape time."""
+            return Gauge(name, documentation, namespace=NAMESPACE, multiprocess_mode=across)
+
+        self.preflights = counter(
             "preflights",
             "Preflights answered, by policy, outcome (allowed, refused) and reason.",
-            ["policy", "outcome", "reason"],
-            namespace=NAMESPACE,
+            ("policy", "outcome", "reason"),
         )
-        self.requests = Counter(
+        self.requests = counter(
             "cross_origin_requests",
             "Real cross-origin requests on covered paths, by policy and outcome "
             "(allowed, not_allowed: answered without CORS headers, blocked: refused with 403).",
-            ["policy", "outcome"],
-            namespace=NAMESPACE,
+            ("policy", "outcome"),
         )
-        self.csrf_trusted = Counter(
+        self.csrf_trusted = counter(
             "csrf_origins_trusted",
             "CSRF origin checks passed because a credentialed policy allows the origin.",
-            ["policy"],
-            namespace=NAMESPACE,
+            ("policy",),
         )
-        self.rebuilds = Counter(
-            "snapshot_rebuilds", "Policy snapshots built by this process.", namespace=NAMESPACE
-        )
-        self.load_failures = Counter(
+        self.rebuilds = counter("snapshot_rebuilds", "Policy snapshots built by this process.")
+        self.load_failures = counter(
             "snapshot_load_failures",
             "Snapshot rebuilds that failed (the last good snapshot kept serving).",
-            namespace=NAMESPACE,
         )
-        self.built = Gauge(
+        self.built = gauge(
             "snapshot_built_timestamp_seconds",
             "Unix time the oldest live process built its snapshot; age = time() - this.",
-            namespace=NAMESPACE,
-            multiprocess_mode="livemin",
+            "livemin",
         )
-        self.policies = Gauge(
+        self.policies = gauge(
             "snapshot_policies",
             "Enabled policies in the snapshot (the largest among live processes).",
-            namespace=NAMESPACE,
-            multiprocess_mode="livemax",
+            "livemax",
         )
-        self.origins = Gauge(
+        self.origins = gauge(
             "snapshot_origins",
             "Allowed-origin entries in the snapshot (the largest among live processes).",
-            namespace=NAMESPACE,
-            multiprocess_mode="livemax",
+            "livemax",
         )
-        self.audit_overflow = Counter(
+        self.audit_overflow = counter(
             "audit_overflow_refusals",
             "Refusals counted in an overflow row without their details (audit buffer full).",
-            namespace=NAMESPACE,
         )
         self._children: dict[tuple[Any, ...], Any] = {}
 

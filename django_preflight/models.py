@@ -409,13 +409,3 @@ class RejectedPreflight(models.Model):
         return refusal(
             self.reason, self.detail, self.origin, self.policy.name if self.policy else None
         )
-
-    @property
-    def cause(self) -> str:
-        """Why the server refused, in one sentence."""
-        return self.advice.cause
-
-    @property
-    def fix(self) -> str:
-        """What to change in the admin to allow it."""
-        return self.advice.fix

@@ -68,6 +68,7 @@ class PolicyPlan:
 
     name: str
     action: str
+    """"create", "update", "delete" or "unchanged"."""
     changed_fields: list[str] = field(default_factory=list)
     added_origins: list[str] = field(default_factory=list)
     removed_origins: list[str] = field(default_factory=list)

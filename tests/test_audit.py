@@ -77,8 +77,8 @@ def test_rows_explain_in_the_browsers_terms(client: Client, policy: CorsPolicy) 
     method_row = RejectedPreflight.objects.get(reason="method_not_allowed")
     assert method_row.detail == "DELETE"
     assert "No 'Access-Control-Allow-Origin' header is present" in method_row.console_message
-    assert "DELETE" in method_row.cause
-    assert "DELETE" in method_row.fix
+    assert "DELETE" in method_row.advice.cause
+    assert "DELETE" in method_row.advice.fix
     header_row = RejectedPreflight.objects.get(reason="header_not_allowed")
     assert header_row.detail == "x-secret"
     assert header_row.request_headers == "x-secret"

@@ -251,8 +251,8 @@ def test_a_refused_write_is_audited_with_its_own_reason(client: Client, policy: 
     assert row.console_message == (
         "No 'Access-Control-Allow-Origin' header is present on the requested resource."
     )
-    assert "cached" in row.cause
-    assert "enforce on the server" in row.fix
+    assert "cached" in row.advice.cause
+    assert "enforce on the server" in row.advice.fix
 
 
 def test_without_any_snapshot_preflights_get_503_and_nothing_is_audited(

@@ -33,7 +33,7 @@ def attribute(findings: list[Finding]) -> list[Finding]:
         if finding.id in grant_ids:
             path = unquote(urlsplit(finding.evidence.url).path) or "/"
             tier = policies.tier_for(path)
-            matched = tier.origins.match(finding.origin) if tier is not None else None
+            matched = tier.origins.match(finding.evidence.origin) if tier is not None else None
             if matched is not None:
                 attribution = _entry(matched)
         result.append(replace(finding, attribution=attribution) if attribution else finding)

@@ -158,8 +158,10 @@ class Observation:
     method: str
     origin: str
     request_headers: Headers
+    """Every header exactly as sent, in order, so the evidence can be replayed."""
     response: RawResponse
     hostile: HostileOrigin | None = None
+    """What ``origin`` imitates; None for a trusted origin or the URL's own."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,7 +171,9 @@ class Attribution:
     policy_id: int
     policy_name: str
     entry: str
+    """The matching origin entry, as the admin lists it: its kind and pattern."""
     admin_url: str | None = None
+    """The policy's change page, when the admin is installed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +182,6 @@ class Finding:
 
     check: Check
     severity: Severity
-    origin: str
     evidence: Observation
     consequence: str
     attribution: Attribution | None = None
@@ -261,7 +264,7 @@ def _grant_finding(
         f"{_WHO[hostile.kind]} ({hostile.value}) can {action} {observation.url} and read the "
         "response."
     )
-    return Finding(GRANT_CHECKS[hostile.kind], severity, hostile.value, observation, consequence)
+    return Finding(GRANT_CHECKS[hostile.kind], severity, observation, consequence)
 
 
 def _wildcard_finding(observation: Observation, *, credentials: bool) -> Finding | None:
@@ -274,9 +277,7 @@ def _wildcard_finding(observation: Observation, *, credentials: bool) -> Finding
         "Browsers refuse every credentialed call to this URL ('*' cannot be used with "
         "credentials), and the usual quick fix, echoing any origin, opens it to every site."
     )
-    return Finding(
-        WILDCARD_WITH_CREDENTIALS, Severity.MEDIUM, observation.origin, observation, consequence
-    )
+    return Finding(WILDCARD_WITH_CREDENTIALS, Severity.MEDIUM, observation, consequence)
 
 
 def _vary_finding(observation: Observation) -> Finding | None:
@@ -289,7 +290,7 @@ def _vary_finding(observation: Observation) -> Finding | None:
         f"A shared cache can serve the answer made for {observation.origin} to another origin, "
         "which the browser then blocks, or keep serving it after the origin is removed."
     )
-    return Finding(MISSING_VARY, Severity.LOW, observation.origin, observation, consequence)
+    return Finding(MISSING_VARY, Severity.LOW, observation, consequence)
 
 
 def _preflight_finding(observation: Observation, *, credentials: bool) -> Finding | None:
@@ -303,9 +304,7 @@ def _preflight_finding(observation: Observation, *, credentials: bool) -> Findin
     request = preflight_request(observation.url, observation.origin, credentials=credentials)
     message = check_preflight(request, response)
     assert message is not None
-    return Finding(
-        check, Severity.MEDIUM, observation.origin, observation, request.blocked(message)
-    )
+    return Finding(check, Severity.MEDIUM, observation, request.blocked(message))
 
 
 def _answered_by_authentication(response: RawResponse) -> bool:

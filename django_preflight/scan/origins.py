@@ -52,6 +52,7 @@ class HostileOrigin:
     value: str
     kind: Kind
     base: str = ""
+    """The trusted origin it is derived from; empty for the arbitrary, null and hosting ones."""
 
 
 def bases(trusted: Sequence[str], url_origin: str) -> tuple[Origin, ...]:

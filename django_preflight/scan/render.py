@@ -68,7 +68,7 @@ def finding_json(finding: Finding) -> dict[str, Any]:
         "id": finding.id,
         "severity": finding.severity.value,
         "title": finding.check.title,
-        "origin": finding.origin,
+        "origin": finding.evidence.origin,
         "consequence": finding.consequence,
         "fix": finding.check.fix,
         "evidence": {

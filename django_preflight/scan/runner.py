@@ -37,6 +37,7 @@ class UrlResult:
 
     plan: Plan
     credentials: bool
+    """The API is called with credentials, so its answers are not public."""
     observations: list[Observation] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)

@@ -210,6 +210,6 @@ def test_one_finding_per_check_keeps_the_most_severe_evidence() -> None:
         ],
         credentials=False,
     )
-    assert [(f.id, f.severity.value, f.origin) for f in found] == [
+    assert [(f.id, f.severity.value, f.evidence.origin) for f in found] == [
         ("trusts-http-origin", "high", "http://b.example.com")
     ]

@@ -69,7 +69,7 @@ def test_evidence_is_the_exact_exchange(server: tuple[str, list[Any]]) -> None:
     result = scan_url(f"{base}/null-trusting/", [TRUSTED], credentials=True)
     (finding,) = result.findings
     evidence = finding.evidence
-    assert finding.origin == "null"
+    assert finding.evidence.origin == "null"
     assert (evidence.method, evidence.url) == ("GET", f"{base}/null-trusting/")
     assert ("Origin", "null") in evidence.request_headers
     assert evidence.response.values("Access-Control-Allow-Origin") == ["null"]
