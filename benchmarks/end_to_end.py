@@ -7,16 +7,17 @@ the same round, and the median of those ratios.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from benchmarks import stacks, stats, workload
 from benchmarks.load import run_wrk
 from benchmarks.plan import Plan
 from benchmarks.serve import GUNICORN, SERVERS, UVICORN, Server
 
-E2E_STACKS = (stacks.OURS, stacks.CORS_HEADERS, stacks.FLOOR)
+E2E_STACKS = (stacks.OURS, stacks.FLOOR, stacks.CORS_HEADERS)
 # uvicorn's workers share one listening socket and each accepts connections in bursts, so wrk's
 # connections, opened at once, fall on one worker or are split at random: from run to run the
 # same server served half or all of what two workers can. One worker measures the stack.
@@ -27,28 +28,35 @@ SETTLE_SECONDS = 1.0
 
 def run(plan: Plan, log: Callable[[str], None]) -> dict[str, Any]:
     """Preflights per second and latency percentiles for each stack and size."""
-    servers: list[Server] = []
+    groups: list[list[Server]] = []
+    split = cpu_split()
     try:
         for exact in plan.e2e_exact:
             for kind in SERVERS:
+                workers = UVICORN_WORKERS if kind == UVICORN else plan.e2e_workers
+                groups.append([])
                 for stack in E2E_STACKS:
-                    workers = UVICORN_WORKERS if kind == UVICORN else plan.e2e_workers
-                    servers.append(Server(stack, workload.Size(exact), workers, kind))
+                    groups[-1].append(Server(stack, workload.Size(exact), workers, kind))
+        servers = [server for group in groups for server in group]
         log(f"starting {len(servers)} servers")
         for server in servers:
             server.wait_ready(READY_TIMEOUT)
+            if split is not None and server.server == UVICORN:
+                server.pin(split.server)
+        for server in servers:
+            _load(server, plan, split, plan.e2e_warmup_seconds)
         runs: dict[int, list[dict[str, Any]]] = {id(s): [] for s in servers}
         for rep in range(plan.e2e_reps):
-            for server in servers:
-                probe = workload.probes(server.size)[workload.ALLOWED_PREFLIGHT]
-                result = run_wrk(server.url, probe, plan.e2e_seconds, plan.e2e_connections)
-                runs[id(server)].append(result)
-                # A slow server may still be working through requests wrk gave up on.
-                time.sleep(SETTLE_SECONDS)
-            log(f"wrk round {rep + 1}/{plan.e2e_reps}")
+            for group in groups:
+                # Ours and the floor run next to each other, first one then the other.
+                for server in group if rep % 2 == 0 else reversed(group):
+                    runs[id(server)].append(_load(server, plan, split, plan.e2e_seconds))
+            if (rep + 1) % 10 == 0 or rep + 1 == plan.e2e_reps:
+                log(f"wrk round {rep + 1}/{plan.e2e_reps}")
     finally:
-        for server in servers:
-            server.stop()
+        for group in groups:
+            for server in group:
+                server.stop()
     results: dict[str, dict[str, dict[str, Any]]] = {}
     for server in servers:
         by_size = results.setdefault(server.server, {})
@@ -58,14 +66,54 @@ def run(plan: Plan, log: Callable[[str], None]) -> dict[str, Any]:
             floor = [run["per_second"] for run in by_stack[stacks.FLOOR]["runs"]]
             for summary in by_stack.values():
                 rates = [run["per_second"] for run in summary["runs"]]
-                summary["x_floor"] = stats.paired_ratio(rates, floor)
+                ratios = stats.paired_ratios(rates, floor)
+                if len(ratios) > 1:
+                    ratios = stats.balanced_ratios(ratios)
+                summary["x_floor"] = stats.median(ratios)
+                summary["x_floor_quartiles"] = stats.quartiles(ratios)
     return {
         "workers": {GUNICORN: plan.e2e_workers, UVICORN: UVICORN_WORKERS},
+        "pinned": None
+        if split is None
+        else {UVICORN: sorted(split.server), "wrk": sorted(split.load)},
         "connections": plan.e2e_connections,
         "seconds": plan.e2e_seconds,
+        "warmup_seconds": plan.e2e_warmup_seconds,
         "reps": plan.e2e_reps,
         "by_server": results,
     }
+
+
+class CpuSplit(NamedTuple):
+    """The CPU a uvicorn server runs on, and the CPUs wrk loads it from."""
+
+    server: frozenset[int]
+    load: frozenset[int]
+
+
+def cpu_split() -> CpuSplit | None:
+    """The last CPU this process may use for the server, the others for wrk; None with one.
+
+    One uvicorn worker is one event loop and the threads it hands sync work to. Left to the
+    scheduler, the loop, its threads and wrk moved between the two CPUs, and the same server's
+    rounds differed by a fifth; pinned, a server and its load no longer take turns on one CPU.
+    gunicorn's two workers keep the whole machine, as in a deployment.
+    """
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        return None
+    return CpuSplit(frozenset(cpus[-1:]), frozenset(cpus[:-1]))
+
+
+def _load(server: Server, plan: Plan, split: CpuSplit | None, seconds: int) -> dict[str, Any]:
+    """One wrk run of the allowed preflight against ``server``, then a pause for its backlog."""
+    probe = workload.probes(server.size)[workload.ALLOWED_PREFLIGHT]
+    load_cpus = split.load if split is not None and server.server == UVICORN else None
+    result = run_wrk(server.url, probe, seconds, plan.e2e_connections, load_cpus)
+    # A slow server may still be working through requests wrk gave up on: at most one
+    # request per connection, each answered within the slowest latency wrk saw.
+    time.sleep(min(SETTLE_SECONDS, 2 * result["p99_us"] / 1e6))
+    return result
 
 
 def _summary(runs: list[dict[str, Any]]) -> dict[str, Any]:

@@ -7,6 +7,7 @@ layout of wrk's human-readable summary.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import tempfile
@@ -50,10 +51,17 @@ def preflight_script(probe: workload.Probe) -> str:
     return "\n".join(lines) + "\n" + _DONE_HOOK.replace("{marker}", MARKER)
 
 
-def run_wrk(url: str, probe: workload.Probe, seconds: int, connections: int) -> dict[str, Any]:
+def run_wrk(
+    url: str,
+    probe: workload.Probe,
+    seconds: int,
+    connections: int,
+    cpus: frozenset[int] | None = None,
+) -> dict[str, Any]:
     """Load ``url`` for ``seconds`` with one wrk thread; preflights per second and latencies.
 
     The request timeout is long, so a slow stack shows as high latency rather than as errors.
+    ``cpus``, when given, are the only CPUs wrk may run on.
     """
     wrk = shutil.which("wrk")
     if wrk is None:
@@ -76,6 +84,7 @@ def run_wrk(url: str, probe: workload.Probe, seconds: int, connections: int) -> 
             text=True,
             timeout=seconds + TIMEOUT_EXTRA,
             check=False,
+            preexec_fn=None if cpus is None else lambda: os.sched_setaffinity(0, cpus),
         )
     if completed.returncode != 0:
         raise LoadError(f"wrk failed ({completed.returncode}): {completed.stderr[-2000:]}")

@@ -25,6 +25,7 @@ class Plan:
     e2e_exact: tuple[int, ...]
     e2e_seconds: int
     e2e_reps: int
+    e2e_warmup_seconds: int
     e2e_workers: int
     e2e_connections: int
     flood_refused: int
@@ -60,8 +61,9 @@ FULL = Plan(
     propagation_interval=1.0,
     propagation_trials=5,
     e2e_exact=(1, 10_000),
-    e2e_seconds=5,
-    e2e_reps=5,
+    e2e_seconds=1,
+    e2e_reps=30,
+    e2e_warmup_seconds=3,
     e2e_workers=2,
     e2e_connections=16,
     flood_refused=100_000,
@@ -84,6 +86,7 @@ QUICK = Plan(
     e2e_exact=(1,),
     e2e_seconds=1,
     e2e_reps=1,
+    e2e_warmup_seconds=1,
     e2e_workers=1,
     e2e_connections=4,
     flood_refused=3_000,

@@ -185,7 +185,7 @@ def end_to_end_section(e2e: dict[str, Any]) -> str:
                         f"{int(size):,}",
                         stack,
                         f"{got['per_second']:,.0f}",
-                        f"{got['x_floor']:.2f}",
+                        "{:.2f} ({:.2f}-{:.2f})".format(got["x_floor"], *got["x_floor_quartiles"]),
                         f"{got['p50_us'] / 1000:.2f}",
                         f"{got['p90_us'] / 1000:.2f}",
                         f"{got['p99_us'] / 1000:.2f}",
@@ -205,9 +205,12 @@ def end_to_end_section(e2e: dict[str, Any]) -> str:
     ]
     return (
         "### 5. gunicorn (sync) and uvicorn + wrk, allowed preflight "
-        f"({_workers(e2e['workers'])}, {e2e['connections']} connections, "
-        f"{e2e['seconds']} s x {e2e['reps']} runs, medians; x floor: the median of each "
-        "round's ratio to the floor's run)\n\n" + table(header, rows, 3)
+        f"({_workers(e2e['workers'])}{_pinned(e2e.get('pinned'))}, "
+        f"{e2e['connections']} connections, "
+        f"{e2e['seconds']} s x {e2e['reps']} runs after {e2e['warmup_seconds']} s of warm-up, "
+        "medians; x floor: each round's ratio to the floor's run, two rounds at a time (one "
+        "with ours first, one with the floor first), their median and quartiles)\n\n"
+        + table(header, rows, 3)
     )
 
 
@@ -215,6 +218,15 @@ def _workers(by_server: dict[str, int]) -> str:
     """``gunicorn 2 workers, uvicorn 1 worker``."""
     return ", ".join(
         f"{server} {n} worker{'s' if n != 1 else ''}" for server, n in by_server.items()
+    )
+
+
+def _pinned(pinned: dict[str, list[int]] | None) -> str:
+    """``; uvicorn on CPU 1, wrk on CPU 0`` when the run pinned them, else nothing."""
+    if not pinned:
+        return ""
+    return "; " + ", ".join(
+        f"{name} on CPU {', '.join(map(str, cpus))}" for name, cpus in pinned.items()
     )
 
 

@@ -163,6 +163,22 @@ class Server:
                 f"Access-Control-Allow-Origin {allow_origin!r}"
             )
 
+    def pin(self, cpus: frozenset[int]) -> None:
+        """Keep every thread of the server, and of its worker processes, on ``cpus``.
+
+        Threads started later (Django's thread hops) inherit it from the thread starting them.
+        """
+        pending = [self.pid]
+        while pending:
+            tasks = Path(f"/proc/{pending.pop()}/task")
+            for task in tasks.iterdir():
+                try:
+                    os.sched_setaffinity(int(task.name), cpus)
+                    children = (task / "children").read_text().split()
+                except (ProcessLookupError, FileNotFoundError):
+                    continue  # a thread that has ended runs nowhere
+                pending += [int(child) for child in children]
+
     def log_tail(self, limit: int = 4_000) -> str:
         """The end of gunicorn's output, for error messages."""
         self._log.seek(0)

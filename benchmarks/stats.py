@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Sequence
 
@@ -24,7 +25,25 @@ def ratio(numerator: float, denominator: float) -> float:
     return numerator / denominator if denominator > 0 else float("inf")
 
 
-def paired_ratio(numerators: Sequence[float], denominators: Sequence[float]) -> float:
-    """The median of the ratios of runs made side by side (the same round): a slow stretch of
-    the machine weighs on both sides of each ratio instead of on one side's median."""
-    return median([ratio(n, d) for n, d in zip(numerators, denominators, strict=True)])
+def paired_ratios(numerators: Sequence[float], denominators: Sequence[float]) -> list[float]:
+    """The ratios of runs made side by side (the same round): a slow stretch of the machine
+    weighs on both sides of each ratio instead of on one side's median."""
+    return [ratio(n, d) for n, d in zip(numerators, denominators, strict=True)]
+
+
+def balanced_ratios(ratios: Sequence[float]) -> list[float]:
+    """Each pair of rounds' ratios combined (their geometric mean), for rounds run in turns.
+
+    When the two stacks of a ratio take turns at running first, a run that is faster for coming
+    second (or first) lifts one round's ratio and lowers the next one's by the same factor; the
+    pair's geometric mean cancels it. A last unpaired round is left out.
+    """
+    return [math.sqrt(ratios[i] * ratios[i + 1]) for i in range(0, len(ratios) - 1, 2)]
+
+
+def quartiles(samples: Sequence[float]) -> tuple[float, float]:
+    """The first and third quartiles; with fewer than two samples, the sample twice."""
+    if len(samples) < 2:
+        return samples[0], samples[0]
+    q1, _, q3 = statistics.quantiles(samples, n=4)
+    return q1, q3

@@ -154,7 +154,7 @@ def end_to_end_targets(e2e: dict[str, Any]) -> list[Target]:
                     errors=errors,
                 ),
                 Target(
-                    f"{label} floor preflights/s (median of each round's ratio)",
+                    f"{label} floor preflights/s (median over pairs of rounds)",
                     by_stack[OURS]["x_floor"],
                     ">=",
                     0.95,
