@@ -6,6 +6,14 @@ times would blame the worker for the client's or the kernel's queue. A stale ans
 *sent* after the bound, though, proves the worker was still stale after the bound. So the
 bound is checked on the send time of the last stale answer, and each worker must also have
 answered the new way to a request sent after its last stale one.
+
+The bound is one refresh interval, with no margin, and holds however loaded the machine is: a
+sync worker checks the version on the first request it handles at least an interval after its
+previous check, before deciding. So a stale answer means the worker's last check came before
+the commit and its next one after the request was handled; the request was sent before it was
+handled, so it was sent less than an interval after that last check, hence after the commit by
+less than an interval. A slow machine delays when requests are handled, which only makes them
+find the new version.
 """
 
 from __future__ import annotations
@@ -31,10 +39,25 @@ class Convergence:
     the new way after it; the last stale send time over all workers."""
 
     converged: dict[str, float]
-    last_stale: float
+    stale_sent: list[float]
+    """When each stale answer's request was sent, in seconds after the change."""
     requests: int
-    stale: int
     unexpected: list[Reply]
+
+    @property
+    def last_stale(self) -> float:
+        """The send time of the last stale answer, after the change."""
+        return max(self.stale_sent, default=0.0)
+
+    @property
+    def stale(self) -> int:
+        """How many answers were stale."""
+        return len(self.stale_sent)
+
+    def stale_after(self, interval: float) -> list[float]:
+        """Stale answers to requests sent ``interval`` or more after the change: none, when
+        every worker checks the version once per ``interval`` (see the module's docstring)."""
+        return [sent for sent in self.stale_sent if sent >= interval]
 
     @property
     def delay(self) -> float:
@@ -108,8 +131,7 @@ def summarise(
             converged[reply.worker] = last - since
     return Convergence(
         converged=converged,
-        last_stale=max((r.sent - since for r in stale), default=0.0),
+        stale_sent=[r.sent - since for r in stale],
         requests=len(replies),
-        stale=len(stale),
         unexpected=unexpected,
     )

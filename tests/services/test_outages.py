@@ -28,7 +28,8 @@ from .web import APP, Reply, add_origin, committed_at, create_policy, preflight,
 pytestmark = pytest.mark.services
 
 INTERVAL = 0.5
-MARGIN = 0.5
+WATCH_PAST = 0.7
+"""How long polling goes on past the bound, so that a late stale answer would be seen."""
 OUTAGE = 3.0
 WORKERS = 4
 UNHANDLED = r"django\.request ERROR|Exception in worker|WORKER TIMEOUT|Traceback.*\n.*gunicorn"
@@ -121,7 +122,7 @@ def test_database_outage_serves_the_last_snapshot_and_keeps_the_audit(
         old=403,
         new=204,
         lead_in=INTERVAL * 1.5,
-        watch_for=INTERVAL + MARGIN + 0.2,
+        watch_for=INTERVAL + WATCH_PAST,
         deadline=INTERVAL * 4 + 5,
     )
     log = server.log()
@@ -151,7 +152,7 @@ def test_database_outage_serves_the_last_snapshot_and_keeps_the_audit(
     assert all_written, f"{written()} of {refused_sent} refusals written"
     assert overflow == logged_folds > 0, "the bound folded refusals, and said how many"
     assert set(result.converged) == workers
-    assert result.delay <= INTERVAL + MARGIN
+    assert not result.stale_after(INTERVAL), result.stale_after(INTERVAL)
     assert not re.search(UNHANDLED, log), log[-3000:]
 
 
@@ -184,7 +185,7 @@ def test_cache_outage_keeps_serving_and_changes_still_arrive(
         old=403,
         new=204,
         lead_in=INTERVAL,
-        watch_for=INTERVAL + MARGIN + 0.2,
+        watch_for=INTERVAL + WATCH_PAST,
         deadline=INTERVAL * 4 + 5,
     )
     log = server.log()
@@ -200,7 +201,7 @@ def test_cache_outage_keeps_serving_and_changes_still_arrive(
     assert statuses(during["refused"]) == {403: len(during["refused"])}
     assert statuses(during["real"]) == {200: len(during["real"])}
     assert set(result.converged) == workers, "propagation needs no cache"
-    assert result.delay <= INTERVAL + MARGIN
+    assert not result.stale_after(INTERVAL), result.stale_after(INTERVAL)
     assert log_lines(log, "could not publish its snapshot")
     assert not re.search(UNHANDLED, log), log[-3000:]
 

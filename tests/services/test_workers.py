@@ -1,8 +1,8 @@
 """Several workers and two machines sharing one database and one Redis.
 
 Each gunicorn server stands for a machine. A policy change saved through one worker must be
-served by every worker of every server within ``PREFLIGHT_REFRESH_INTERVAL`` (plus a small
-margin for the rebuild and the polling), and refusals counted by many workers into the same
+served by every worker of every server within ``PREFLIGHT_REFRESH_INTERVAL`` (judged by send
+times, see ``staleness``), and refusals counted by many workers into the same
 audit row must add up exactly.
 """
 
@@ -35,7 +35,8 @@ from .web import (
 pytestmark = pytest.mark.services
 
 INTERVAL = 1.0
-MARGIN = 0.5
+WATCH_PAST = 0.8
+"""How long polling goes on past the bound, so that a late stale answer would be seen."""
 WORKERS = 4
 
 
@@ -93,7 +94,7 @@ def test_every_worker_of_one_server_serves_a_change_within_the_interval(
         old=403,
         new=204,
         lead_in=INTERVAL * 1.5,
-        watch_for=INTERVAL + MARGIN + 0.3,
+        watch_for=INTERVAL + WATCH_PAST,
         deadline=INTERVAL * 3 + 5,
     )
 
@@ -105,8 +106,7 @@ def test_every_worker_of_one_server_serves_a_change_within_the_interval(
     )
     assert not result.unexpected, result.unexpected[:5]
     assert set(result.converged) == workers
-    assert result.delay <= INTERVAL + MARGIN
-    assert result.last_stale <= INTERVAL + MARGIN
+    assert not result.stale_after(INTERVAL), result.stale_after(INTERVAL)
 
 
 def test_every_worker_of_two_servers_serves_a_change_within_the_interval(
@@ -127,7 +127,7 @@ def test_every_worker_of_two_servers_serves_a_change_within_the_interval(
         old=403,
         new=204,
         lead_in=INTERVAL * 1.5,
-        watch_for=INTERVAL + MARGIN + 0.3,
+        watch_for=INTERVAL + WATCH_PAST,
         deadline=INTERVAL * 3 + 5,
     )
 
@@ -141,8 +141,7 @@ def test_every_worker_of_two_servers_serves_a_change_within_the_interval(
     )
     assert not result.unexpected, result.unexpected[:5]
     assert set(result.converged) == workers
-    assert result.delay <= INTERVAL + MARGIN
-    assert result.last_stale <= INTERVAL + MARGIN
+    assert not result.stale_after(INTERVAL), result.stale_after(INTERVAL)
 
 
 def test_refusals_counted_by_many_workers_add_up_in_one_row(
