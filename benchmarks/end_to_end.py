@@ -41,8 +41,9 @@ def run(plan: Plan, log: Callable[[str], None]) -> dict[str, Any]:
         log(f"starting {len(servers)} servers")
         for server in servers:
             server.wait_ready(READY_TIMEOUT)
-            if split is not None and server.server == UVICORN:
-                server.pin(split.server)
+            pinned = _pinning(server, split)
+            if pinned is not None:
+                server.pin(pinned.server)
         for server in servers:
             _load(server, plan, split, plan.e2e_warmup_seconds)
         runs: dict[int, list[dict[str, Any]]] = {id(s): [] for s in servers}
@@ -105,10 +106,16 @@ def cpu_split() -> CpuSplit | None:
     return CpuSplit(frozenset(cpus[-1:]), frozenset(cpus[:-1]))
 
 
+def _pinning(server: Server, split: CpuSplit | None) -> CpuSplit | None:
+    """The split that applies to ``server``: uvicorn's, when the machine has one."""
+    return split if server.server == UVICORN else None
+
+
 def _load(server: Server, plan: Plan, split: CpuSplit | None, seconds: int) -> dict[str, Any]:
     """One wrk run of the allowed preflight against ``server``, then a pause for its backlog."""
     probe = workload.probes(server.size)[workload.ALLOWED_PREFLIGHT]
-    load_cpus = split.load if split is not None and server.server == UVICORN else None
+    pinned = _pinning(server, split)
+    load_cpus = None if pinned is None else pinned.load
     result = run_wrk(server.url, probe, seconds, plan.e2e_connections, load_cpus)
     # A slow server may still be working through requests wrk gave up on: at most one
     # request per connection, each answered within the slowest latency wrk saw.

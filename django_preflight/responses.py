@@ -59,7 +59,7 @@ class Template:
         response = _construct(status, lines, logged)
         state = vars(response)
         self._status, self._logged = status, logged
-        self._lines = dict(lines)
+        self._lines = dict(response.headers._store)  # the lines as constructed, framed
         self._shared = {k: v for k, v in state.items() if k not in _FRESH}
         # Copying is only right while every other part of the state is immutable and the
         # mutable ones are the expected kinds; a Django that adds another mutable attribute
@@ -90,20 +90,26 @@ class Template:
         return response
 
 
+_EMPTY_BODY = ("content-length", ("Content-Length", "0"))
+
+
 def _construct(status: int, lines: Lines, logged: bool) -> HttpResponse:
-    """The response through Django's constructor, its headers replaced by ``lines``."""
+    """The response through Django's constructor, its headers replaced by ``lines`` and, but on
+    a ``204`` (HTTP forbids a length there, RFC 9110, 8.6), the empty body's length."""
     response = HttpResponse(status=status)
     store = response.headers._store
     store.clear()
     store.update(lines)
+    if status != 204:
+        store.update((_EMPTY_BODY,))
     if logged:
         response._has_been_logged = True  # type: ignore[attr-defined]
     return response
 
 
 def ready_response(status: int, answer: ReadyAnswer) -> HttpResponse:
-    """An empty response with ``status`` whose headers are exactly the answer's lines, but for
-    a ``204``'s ``Content-Length``.
+    """An empty response with ``status`` whose headers are exactly the answer's lines, and the
+    body's length unless it is a ``204``.
 
     The lines were checked once when the engine built the answer, so they are not checked
     again per request. A status of 400 or more is a refusal: it is marked as logged, since
@@ -112,9 +118,6 @@ def ready_response(status: int, answer: ReadyAnswer) -> HttpResponse:
     """
     template: Any = answer.prepared.get(status)
     if template is None:
-        lines = answer.lines
-        if status == 204:  # HTTP forbids a length on a 204 (RFC 9110, 8.6); uvicorn sends it
-            lines = tuple(line for line in lines if line[0] != "content-length")
-        template = answer.prepared[status] = Template(status, lines, logged=status >= 400)
+        template = answer.prepared[status] = Template(status, answer.lines, logged=status >= 400)
     response: HttpResponse = template.response()
     return response

@@ -27,8 +27,8 @@ def constructed(status: int) -> HttpResponse:
     response = HttpResponse(status=status)
     response.headers._store.clear()
     response.headers._store.update(ANSWER.lines)
-    if status == 204:
-        del response.headers["Content-Length"]
+    if status != 204:
+        response.headers["Content-Length"] = "0"
     return response
 
 

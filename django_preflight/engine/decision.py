@@ -72,12 +72,12 @@ class RequestFacts(NamedTuple):
 class ReadyAnswer:
     """A preflight's header block, checked once, and what the web layer prepared from it.
 
-    ``lines`` are the grant headers (none for a refusal), ``Content-Length: 0`` (which the web
-    layer leaves out of a ``204``) and ``Vary``, each keyed by its lower-case name.
-    ``prepared`` belongs to the web layer, which keeps there what it builds from the lines once
-    (a response template per status) instead of on every request; the engine never reads it.
-    Answers compare by identity, so a memoised decision carries what was prepared for it, and a
-    new snapshot starts afresh.
+    ``lines`` are the grant headers (none for a refusal) and ``Vary``, each keyed by its
+    lower-case name; how the empty body is framed depends on the status, which the web layer
+    chooses. ``prepared`` belongs to the web layer, which keeps there what it builds from the
+    lines once (a response template per status) instead of on every request; the engine never
+    reads it. Answers compare by identity, so a memoised decision carries what was prepared for
+    it, and a new snapshot starts afresh.
     """
 
     __slots__ = ("lines", "prepared")
@@ -129,12 +129,12 @@ _NOT_COVERED_ACTUAL = Decision(Outcome.ACTUAL_REFUSED, Reason.NO_POLICY)
 
 
 def ready_answer(headers: tuple[Header, ...]) -> ReadyAnswer:
-    """A preflight's full header block: ``headers``, an empty body's length and ``Vary``.
+    """A preflight's header block: ``headers`` and ``Vary``.
 
     Checked here, once per memoised decision, so that the middleware can send it unchanged:
     every name is a token and every value printable ASCII (an allowed origin always is).
     """
-    lines = (*headers, ("Content-Length", "0"), ("Vary", ", ".join(PREFLIGHT_VARY)))
+    lines = (*headers, ("Vary", ", ".join(PREFLIGHT_VARY)))
     for name, value in lines:
         if not is_token(name) or not _PRINTABLE.fullmatch(value):
             raise ValueError(f"refusing to send header {name!r}: {value!r}")
