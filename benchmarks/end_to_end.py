@@ -18,6 +18,19 @@ from benchmarks.plan import Plan
 from benchmarks.serve import GUNICORN, SERVERS, UVICORN, Server
 
 E2E_STACKS = (stacks.OURS, stacks.FLOOR, stacks.CORS_HEADERS)
+OURS, FLOOR, CORS = E2E_STACKS
+# The order of a group's runs, round by round. Where a run stands in its group changes its rate
+# (docs/benchmarks.md has the figures), so in each pair of rounds ours and the floor swap places
+# while django-cors-headers keeps its own, and over six rounds every stack holds every place
+# twice: no ratio to the floor carries a place's advantage.
+ROUND_ORDERS = (
+    (OURS, FLOOR, CORS),
+    (FLOOR, OURS, CORS),
+    (CORS, OURS, FLOOR),
+    (CORS, FLOOR, OURS),
+    (OURS, CORS, FLOOR),
+    (FLOOR, CORS, OURS),
+)
 # uvicorn's workers share one listening socket and each accepts connections in bursts, so wrk's
 # connections, opened at once, fall on one worker or are split at random: from run to run the
 # same server served half or all of what two workers can. One worker measures the stack.
@@ -49,8 +62,9 @@ def run(plan: Plan, log: Callable[[str], None]) -> dict[str, Any]:
         runs: dict[int, list[dict[str, Any]]] = {id(s): [] for s in servers}
         for rep in range(plan.e2e_reps):
             for group in groups:
-                # Ours and the floor run next to each other, first one then the other.
-                for server in group if rep % 2 == 0 else reversed(group):
+                members = {server.stack: server for server in group}
+                for stack in ROUND_ORDERS[rep % len(ROUND_ORDERS)]:
+                    server = members[stack]
                     runs[id(server)].append(_load(server, plan, split, plan.e2e_seconds))
             if (rep + 1) % 10 == 0 or rep + 1 == plan.e2e_reps:
                 log(f"wrk round {rep + 1}/{plan.e2e_reps}")
@@ -64,7 +78,7 @@ def run(plan: Plan, log: Callable[[str], None]) -> dict[str, Any]:
         by_size.setdefault(str(server.size.exact), {})[server.stack] = _summary(runs[id(server)])
     for by_size in results.values():
         for by_stack in by_size.values():
-            floor = [run["per_second"] for run in by_stack[stacks.FLOOR]["runs"]]
+            floor = [run["per_second"] for run in by_stack[FLOOR]["runs"]]
             for summary in by_stack.values():
                 rates = [run["per_second"] for run in summary["runs"]]
                 ratios = stats.paired_ratios(rates, floor)

@@ -208,8 +208,8 @@ def end_to_end_section(e2e: dict[str, Any]) -> str:
         f"({_workers(e2e['workers'])}{_pinned(e2e.get('pinned'))}, "
         f"{e2e['connections']} connections, "
         f"{e2e['seconds']} s x {e2e['reps']} runs after {e2e['warmup_seconds']} s of warm-up, "
-        "medians; x floor: each round's ratio to the floor's run, two rounds at a time (one "
-        "with ours first, one with the floor first), their median and quartiles)\n\n"
+        "medians; x floor: each round's ratio to the floor's run, two rounds at a time (the "
+        "stack and the floor swapping places), their median and quartiles)\n\n"
         + table(header, rows, 3)
     )
 

@@ -34,8 +34,8 @@ def paired_ratios(numerators: Sequence[float], denominators: Sequence[float]) ->
 def balanced_ratios(ratios: Sequence[float]) -> list[float]:
     """Each pair of rounds' ratios combined (their geometric mean), for rounds run in turns.
 
-    When the two stacks of a ratio take turns at running first, a run that is faster for coming
-    second (or first) lifts one round's ratio and lowers the next one's by the same factor; the
+    When the two stacks of a ratio swap places from one round to the next, a run that is faster
+    for its place lifts one round's ratio and lowers the next one's by the same factor; the
     pair's geometric mean cancels it. A last unpaired round is left out.
     """
     return [math.sqrt(ratios[i] * ratios[i + 1]) for i in range(0, len(ratios) - 1, 2)]
