@@ -91,16 +91,19 @@ def count_compilations() -> dict[str, int]:
 
         return wrapper
 
-    patched = {
-        "is_serialised_origin": counted("exact", compiler.is_serialised_origin),
-        "normalise_origin": counted("exact", compiler.normalise_origin),
-        "compile_origin_regex": counted("regex", compiler.compile_origin_regex),
-        "normalise_subdomain_pattern": counted("subdomain", compiler.normalise_subdomain_pattern),
-        "POLICY_RULES": tuple(
-            counted("path_prefix", rule) if rule is compiler.check_path_prefix else rule
-            for rule in compiler.POLICY_RULES
-        ),
+    # The parsers the compiler imported, replaced by name in its namespace for the build.
+    parsers = {
+        "is_serialised_origin": "exact",
+        "normalise_origin": "exact",
+        "compile_origin_regex": "regex",
+        "normalise_subdomain_pattern": "subdomain",
     }
+    namespace = vars(compiler)
+    patched = {name: counted(kind, namespace[name]) for name, kind in parsers.items()}
+    patched["POLICY_RULES"] = tuple(
+        counted("path_prefix", rule) if rule is compiler.check_path_prefix else rule
+        for rule in compiler.POLICY_RULES
+    )
     originals = {name: getattr(compiler, name) for name in patched}
     try:
         for name, value in patched.items():
@@ -151,7 +154,10 @@ def measure_propagation(interval: float, trials: int, seed: int = 1) -> dict[str
                 workload.REQUESTED_METHOD,
                 workload.REQUESTED_HEADERS,
             )
-            if decide(other.current(), facts).outcome is not Outcome.PREFLIGHT_REFUSED:
+            snapshot = other.current()
+            if snapshot is None:
+                raise RuntimeError("no snapshot could be loaded")
+            if decide(snapshot, facts).outcome is not Outcome.PREFLIGHT_REFUSED:
                 raise RuntimeError("the new origin was allowed before it was saved")
             time.sleep(rng.uniform(0, interval))
             with transaction.atomic():
