@@ -41,16 +41,15 @@ SETTLE_SECONDS = 1.0
 
 def run(plan: Plan, log: Callable[[str], None]) -> dict[str, Any]:
     """Preflights per second and latency percentiles for each stack and size."""
-    groups: list[list[Server]] = []
+    groups: list[dict[str, Server]] = []
     split = cpu_split()
     try:
         for exact in plan.e2e_exact:
             for kind in SERVERS:
                 workers = UVICORN_WORKERS if kind == UVICORN else plan.e2e_workers
-                groups.append([])
-                for stack in E2E_STACKS:
-                    groups[-1].append(Server(stack, workload.Size(exact), workers, kind))
-        servers = [server for group in groups for server in group]
+                size = workload.Size(exact)
+                groups.append({stack: Server(stack, size, workers, kind) for stack in E2E_STACKS})
+        servers = [server for group in groups for server in group.values()]
         log(f"starting {len(servers)} servers")
         for server in servers:
             server.wait_ready(READY_TIMEOUT)
@@ -62,15 +61,14 @@ def run(plan: Plan, log: Callable[[str], None]) -> dict[str, Any]:
         runs: dict[int, list[dict[str, Any]]] = {id(s): [] for s in servers}
         for rep in range(plan.e2e_reps):
             for group in groups:
-                members = {server.stack: server for server in group}
                 for stack in ROUND_ORDERS[rep % len(ROUND_ORDERS)]:
-                    server = members[stack]
+                    server = group[stack]
                     runs[id(server)].append(_load(server, plan, split, plan.e2e_seconds))
             if (rep + 1) % 10 == 0 or rep + 1 == plan.e2e_reps:
                 log(f"wrk round {rep + 1}/{plan.e2e_reps}")
     finally:
         for group in groups:
-            for server in group:
+            for server in group.values():
                 server.stop()
     results: dict[str, dict[str, dict[str, Any]]] = {}
     for server in servers:

@@ -104,7 +104,7 @@ def count_compilations() -> dict[str, int]:
         counted("path_prefix", rule) if rule is compiler.check_path_prefix else rule
         for rule in compiler.POLICY_RULES
     )
-    originals = {name: getattr(compiler, name) for name in patched}
+    originals = {name: namespace[name] for name in patched}
     try:
         for name, value in patched.items():
             setattr(compiler, name, value)
