@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -62,16 +62,18 @@ def _export_origin(origin: AllowedOrigin) -> dict[str, Any]:
     return item
 
 
-@dataclass
+PlanAction = Literal["create", "update", "delete", "unchanged"]
+
+
+@dataclass(frozen=True)
 class PolicyPlan:
-    """What applying the file does to one policy."""
+    """What applying the file does to one policy: a value, computed before anything is written."""
 
     name: str
-    action: str
-    """"create", "update", "delete" or "unchanged"."""
-    changed_fields: list[str] = field(default_factory=list)
-    added_origins: list[str] = field(default_factory=list)
-    removed_origins: list[str] = field(default_factory=list)
+    action: PlanAction
+    changed_fields: tuple[str, ...] = ()
+    added_origins: tuple[str, ...] = ()
+    removed_origins: tuple[str, ...] = ()
 
 
 @dataclass
@@ -284,7 +286,7 @@ def _compare(
 ) -> PolicyPlan:
     wanted = {(o.kind, o.value): o for o in origins}
     if before is None:
-        return PolicyPlan(policy.name, "create", [], [_label(o) for o in origins])
+        return PolicyPlan(policy.name, "create", (), tuple(_label(o) for o in origins))
     fields, had = before
     changed = [a for a in POLICY_FIELDS if fields[a] != getattr(policy, a)]
     changed += [
@@ -296,8 +298,8 @@ def _compare(
     ]
     added = [_label(wanted[k]) for k in wanted if k not in had]
     removed = [_label(had[k]) for k in had if k not in wanted]
-    action = "update" if changed or added or removed else "unchanged"
-    return PolicyPlan(policy.name, action, changed, added, removed)
+    action: PlanAction = "update" if changed or added or removed else "unchanged"
+    return PolicyPlan(policy.name, action, tuple(changed), tuple(added), tuple(removed))
 
 
 @transaction.atomic
