@@ -172,8 +172,8 @@ class Attribution:
     policy_name: str
     entry: str
     """The matching origin entry, as the admin lists it: its kind and pattern."""
-    admin_url: str | None = None
-    """The policy's change page, when the admin is installed."""
+    admin_url: str | None
+    """The policy's change page; None when the admin is not installed."""
 
 
 @dataclass(frozen=True, slots=True)
