@@ -14,6 +14,15 @@ from enum import Enum
 from .decision import Reason
 
 
+@dataclass(frozen=True, slots=True)
+class Advice:
+    """One cause and one fix, worded for whoever can change the server or the page."""
+
+    code: str
+    cause: str
+    fix: str
+
+
 class Cause(str, Enum):
     """Why a browser blocked a call to some server, as far as the responses show."""
 
@@ -47,15 +56,6 @@ class Cause(str, Enum):
     SIMPLE_WITHOUT_CORS = "simple-without-cors"
     POLICY_WITHOUT_CREDENTIALS = "policy-without-credentials"
     ANY_ORIGIN_WITH_CREDENTIALS = "any-origin-with-credentials"
-
-
-@dataclass(frozen=True, slots=True)
-class Advice:
-    """One cause and one fix, worded for whoever can change the server or the page."""
-
-    code: str
-    cause: str
-    fix: str
 
 
 _ON_REDIRECTS = (
