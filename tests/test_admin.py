@@ -20,6 +20,7 @@ from django_preflight.engine.compiler import ANY_WITH_CREDENTIALS
 from django_preflight.models import AllowedOrigin, CorsPolicy, RejectedPreflight
 from django_preflight.store import store
 
+from .admin_forms import policy_form
 from .factories import AllowedOriginFactory, CorsPolicyFactory, RejectedPreflightFactory
 
 pytestmark = pytest.mark.django_db
@@ -50,50 +51,6 @@ def shown_messages(response: Any) -> list[tuple[int, str]]:
 
 def result_names(response: Any) -> list[str]:
     return [str(obj) for obj in response.context["cl"].result_list]
-
-
-def policy_data(
-    origins: tuple[tuple[str, str], ...] = (),
-    *,
-    existing: tuple[AllowedOrigin, ...] = (),
-    **fields: Any,
-) -> dict[str, Any]:
-    """A complete POST for the policy form and its origins inline."""
-    data: dict[str, Any] = {
-        "name": "web",
-        "description": "",
-        "enabled": "on",
-        "path_prefix": "/api/",
-        "allowed_methods": "GET, POST",
-        "allowed_headers": "content-type",
-        "exposed_headers": "",
-        "max_age": "600",
-        "origins-TOTAL_FORMS": str(len(existing) + len(origins)),
-        "origins-INITIAL_FORMS": str(len(existing)),
-        "origins-MIN_NUM_FORMS": "0",
-        "origins-MAX_NUM_FORMS": "1000",
-        "_save": "Save",
-    }
-    for index, origin in enumerate(existing):
-        data |= {
-            f"origins-{index}-id": str(origin.pk),
-            f"origins-{index}-policy": str(origin.policy_id),
-            f"origins-{index}-kind": origin.kind,
-            f"origins-{index}-value": origin.value,
-            f"origins-{index}-note": origin.note,
-        }
-    for index, (kind, value) in enumerate(origins, start=len(existing)):
-        data |= {
-            f"origins-{index}-kind": kind,
-            f"origins-{index}-value": value,
-            f"origins-{index}-note": "",
-        }
-    for name, value in fields.items():
-        if value is None:
-            data.pop(name, None)
-        else:
-            data[name] = value
-    return data
 
 
 # Policy list
@@ -186,8 +143,8 @@ def test_add_form_groups_fields(admin_client: Client) -> None:
 def test_add_policy_with_origins_stores_them_normalised_and_serves_them(
     admin_client: Client, django_capture_on_commit_callbacks: Any
 ) -> None:
-    data = policy_data(
-        (("exact", "HTTPS://App.Example.com:443/"), ("subdomain", "https://*.Example.org"))
+    data = policy_form(
+        origins=(("exact", "HTTPS://App.Example.com:443/"), ("subdomain", "https://*.Example.org"))
     )
     with django_capture_on_commit_callbacks(execute=True):
         response = admin_client.post(POLICY_ADD, data)
@@ -283,7 +240,7 @@ def test_add_refuses_unsafe_or_malformed_policies(
     origins: tuple[tuple[str, str], ...],
     message: str,
 ) -> None:
-    response = admin_client.post(POLICY_ADD, policy_data(origins, **fields))
+    response = admin_client.post(POLICY_ADD, policy_form(origins=origins, **fields))
     assert response.status_code == 200
     assert message in text(response)
     assert not CorsPolicy.objects.exists()
@@ -292,10 +249,10 @@ def test_add_refuses_unsafe_or_malformed_policies(
 
 def test_change_refuses_credentials_while_any_origin_is_listed(admin_client: Client) -> None:
     policy = CorsPolicyFactory(name="web")
-    any_origin = AllowedOriginFactory(policy=policy, kind="any", value="")
+    AllowedOriginFactory(policy=policy, kind="any", value="")
     response = admin_client.post(
         policy_change_url(policy),
-        policy_data(existing=(any_origin,), allow_credentials="on"),
+        policy_form(policy, allow_credentials="on"),
     )
     assert response.status_code == 200
     assert ANY_WITH_CREDENTIALS in text(response)
@@ -305,10 +262,10 @@ def test_change_refuses_credentials_while_any_origin_is_listed(admin_client: Cli
 
 def test_change_refuses_a_new_row_duplicating_a_saved_one(admin_client: Client) -> None:
     policy = CorsPolicyFactory(name="web")
-    saved = AllowedOriginFactory(policy=policy, value="https://app.example.com")
+    AllowedOriginFactory(policy=policy, value="https://app.example.com")
     response = admin_client.post(
         policy_change_url(policy),
-        policy_data((("exact", "https://APP.example.com:443"),), existing=(saved,)),
+        policy_form(policy, origins=(("exact", "https://APP.example.com:443"),)),
     )
     assert response.status_code == 200
     assert "'https://app.example.com' is already listed in this policy" in text(response)
@@ -317,8 +274,8 @@ def test_change_refuses_a_new_row_duplicating_a_saved_one(admin_client: Client) 
 
 def test_change_accepts_replacing_a_deleted_row_with_the_same_origin(admin_client: Client) -> None:
     policy = CorsPolicyFactory(name="web")
-    saved = AllowedOriginFactory(policy=policy, value="https://app.example.com", note="old")
-    data = policy_data((("exact", "https://app.example.com"),), existing=(saved,))
+    AllowedOriginFactory(policy=policy, value="https://app.example.com", note="old")
+    data = policy_form(policy, origins=(("exact", "https://app.example.com"),))
     data["origins-0-DELETE"] = "on"
     response = admin_client.post(policy_change_url(policy), data)
     assert response.status_code == 302, text(response)
@@ -329,7 +286,7 @@ def test_change_accepts_replacing_a_deleted_row_with_the_same_origin(admin_clien
 
 
 def test_max_age_above_chromium_cap_saves_with_a_warning(admin_client: Client) -> None:
-    response = admin_client.post(POLICY_ADD, policy_data(max_age="86400"), follow=True)
+    response = admin_client.post(POLICY_ADD, policy_form(max_age="86400"), follow=True)
     assert CorsPolicy.objects.get(name="web").max_age == 86400
     warnings = [msg for level, msg in shown_messages(response) if level == messages.WARNING]
     assert len(warnings) == 1
@@ -338,7 +295,7 @@ def test_max_age_above_chromium_cap_saves_with_a_warning(admin_client: Client) -
 
 
 def test_null_origin_saves_with_a_warning(admin_client: Client) -> None:
-    response = admin_client.post(POLICY_ADD, policy_data((("null", ""),)), follow=True)
+    response = admin_client.post(POLICY_ADD, policy_form(origins=(("null", ""),)), follow=True)
     assert CorsPolicy.objects.get(name="web").origins.get().kind == "null"
     warnings = [msg for level, msg in shown_messages(response) if level == messages.WARNING]
     assert len(warnings) == 1
@@ -348,7 +305,7 @@ def test_null_origin_saves_with_a_warning(admin_client: Client) -> None:
 
 def test_ordinary_policy_saves_without_warnings(admin_client: Client) -> None:
     response = admin_client.post(
-        POLICY_ADD, policy_data((("exact", "https://app.example.com"),)), follow=True
+        POLICY_ADD, policy_form(origins=(("exact", "https://app.example.com"),)), follow=True
     )
     levels = [level for level, _ in shown_messages(response)]
     assert levels == [messages.SUCCESS]
@@ -468,7 +425,7 @@ def test_policy_at_the_limit_still_inlines_its_origins(admin_client: Client) -> 
 
 def test_large_policy_can_still_be_saved(admin_client: Client) -> None:
     policy = _policy_with_origins(INLINE_ORIGIN_LIMIT + 1)
-    data = policy_data(name=policy.name, allowed_methods="GET")
+    data = policy_form(name=policy.name, allowed_methods="GET")
     response = admin_client.post(policy_change_url(policy), data)
     assert response.status_code == 302, text(response)
     policy.refresh_from_db()
@@ -686,7 +643,7 @@ CSRF_WARNING = (
 def test_credentialed_origins_django_csrf_refuses_save_with_a_warning(
     admin_client: Client,
 ) -> None:
-    data = policy_data((("exact", "https://app.example"),), allow_credentials="on")
+    data = policy_form(origins=(("exact", "https://app.example"),), allow_credentials="on")
     response = admin_client.post(POLICY_ADD, data, follow=True)
     warnings = [msg for level, msg in shown_messages(response) if level == messages.WARNING]
     assert len(warnings) == 1
@@ -718,7 +675,7 @@ def test_no_csrf_warning_when_the_origins_are_trusted(
 ) -> None:
     for name, value in setting.items():
         setattr(settings, name, value)
-    data = policy_data((("exact", "https://app.example"),), allow_credentials="on")
+    data = policy_form(origins=(("exact", "https://app.example"),), allow_credentials="on")
     response = admin_client.post(POLICY_ADD, data, follow=True)
     assert CorsPolicy.objects.get(name="web").allow_credentials
     assert not [msg for level, msg in shown_messages(response) if level == messages.WARNING]

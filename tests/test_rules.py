@@ -27,7 +27,8 @@ from django_preflight.engine import (
 )
 from django_preflight.models import CorsPolicy
 
-from .test_admin import POLICY_ADD, policy_data, text
+from .admin_forms import policy_form
+from .test_admin import POLICY_ADD, text
 
 LONG_HOST = "a" * 300
 
@@ -258,7 +259,7 @@ def admin_post(rule: Rule) -> dict[str, Any]:
             fields[name] = "on" if value else None
         else:
             fields[name] = str(value)
-    data = policy_data(rule.origins, **fields)
+    data = policy_form(origins=rule.origins, **fields)
     for index in range(len(rule.origins)):
         data[f"origins-{index}-note"] = "typed by a person"
     if rule.opt_in:

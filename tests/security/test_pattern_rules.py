@@ -44,7 +44,7 @@ from django_preflight.engine.origins import normalise_origin, parse_request_orig
 from django_preflight.models import AllowedOrigin, CorsPolicy, RejectedPreflight
 from django_preflight.remedies import Remedy, apply
 from django_preflight.store import load_policy_set
-from tests.test_admin import policy_data
+from tests.admin_forms import policy_form
 
 POLICY_ADD = reverse("admin:django_preflight_corspolicy_add")
 TEST_REQUEST = reverse("admin:django_preflight_corspolicy_test_request")
@@ -59,7 +59,7 @@ def admin_post(
     for index, (_kind, _value, opt_in) in enumerate(origins):
         if opt_in:
             fields[f"origins-{index}-allow_public_suffix"] = "on"
-    data = policy_data(tuple((kind, value) for kind, value, _ in origins), **fields)
+    data = policy_form(origins=tuple((kind, value) for kind, value, _ in origins), **fields)
     response = client.post(POLICY_ADD, data, follow=True)
     return response, html.unescape(response.content.decode())
 
