@@ -21,7 +21,7 @@ from django_preflight.store import store
 from fuzz.generate import PATHS, wire
 from fuzz.invariants import decision_problems, enforced_specs, header_problems
 
-from .strategies import bent, genuine_origins, header_lists
+from .strategies import header_lists, request_origins
 from .support import save_specs
 
 pytestmark = [pytest.mark.django_db, pytest.mark.properties]
@@ -83,19 +83,6 @@ PATH_TEXT = st.one_of(
 )
 
 
-@st.composite
-def origins(draw: Any) -> str | None:
-    genuine = genuine_origins(SPECS)
-    choice = draw(st.integers(0, 4))
-    if choice == 0:
-        return None
-    if choice == 1:
-        return draw(st.sampled_from(genuine))
-    if choice in (2, 3):
-        return draw(bent(draw(st.sampled_from(genuine))))
-    return draw(st.text(max_size=40))
-
-
 @pytest.fixture
 def policies(db: None) -> None:
     save_specs(SPECS)
@@ -147,7 +134,7 @@ def build_environ(
 @given(
     method=st.sampled_from(("OPTIONS", "OPTIONS", "GET", "POST", "PUT", "HEAD")),
     path=PATH_TEXT,
-    origin=origins(),
+    origin=request_origins(SPECS),
     request_method=st.one_of(st.none(), st.sampled_from(("PUT", "GET", "put")), st.text()),
     request_headers=header_lists(),
     private=PRIVATE_NETWORK,
@@ -170,7 +157,7 @@ def test_sync_answers_are_safe(
 @settings(MIDDLEWARE_SETTINGS, max_examples=100)
 @given(
     path=st.sampled_from((*[p for p in PATHS if p], "/embed/frame", "/api/public/feed")),
-    origin=origins(),
+    origin=request_origins(SPECS),
     request_method=st.one_of(st.none(), st.sampled_from(("PUT", "GET", "put")), st.text()),
     request_headers=header_lists(),
 )
