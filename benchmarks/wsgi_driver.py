@@ -55,13 +55,7 @@ def request_callable(app: WSGIApp, environ: Environ) -> Callable[[], object]:
 
     def run() -> object:
         response = app(dict(environ), _ignore_start_response)
-        try:
-            for _chunk in response:
-                pass
-        finally:
-            close = getattr(response, "close", None)
-            if close is not None:
-                close()
+        _drain(response)
         return response
 
     return run
@@ -84,7 +78,12 @@ def answer(app: WSGIApp, environ: Environ) -> Answer:
         result.headers = {name.lower(): value for name, value in headers}
         return None
 
-    response = app(dict(environ), start_response)
+    _drain(app(dict(environ), start_response))
+    return result
+
+
+def _drain(response: Iterable[bytes]) -> None:
+    """Read the whole body and close the response, as a WSGI server must."""
     try:
         for _chunk in response:
             pass
@@ -92,4 +91,3 @@ def answer(app: WSGIApp, environ: Environ) -> Answer:
         close = getattr(response, "close", None)
         if close is not None:
             close()
-    return result
