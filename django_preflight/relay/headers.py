@@ -78,6 +78,12 @@ class Injection:
         return f"{self.header}: {self.source}:{self.name}"
 
 
+def can_pass(header: str) -> bool:
+    """Whether the relay may carry a header of this name at all: a token, and never a cookie,
+    the host or a hop-by-hop header, whichever list or line names it."""
+    return is_token(header) and header.lower() not in NEVER
+
+
 def parse_injections(text: str) -> list[Injection]:
     """``Header: env:NAME`` or ``Header: setting:NAME``, one per line; ValueError names the bad
     line."""
@@ -91,7 +97,7 @@ def parse_injections(text: str) -> list[Injection]:
         header = header.strip()
         if not sep or not sep2 or source not in SOURCES:
             raise ValueError(f"line {number}: write 'Header-Name: env:VARIABLE' or 'setting:NAME'")
-        if not is_token(header) or header.lower() in NEVER:
+        if not can_pass(header):
             raise ValueError(f"line {number}: {header!r} cannot be injected")
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,99}", name):
             raise ValueError(f"line {number}: {name!r} is not a variable or setting name")

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ..engine.tokens import is_token
 from ..fields import CaseSensitiveCharField, TokenListField
-from .headers import NEVER, Injection, parse_injections
+from .headers import Injection, can_pass, parse_injections
 
 MAX_RESPONSE_BYTES = 1024**3
 
@@ -154,7 +154,7 @@ class Upstream(models.Model):
         if bad_methods or not self.allowed_methods:
             errors["allowed_methods"] = _("List at least one method, each an HTTP token.")
         for field in ("allowed_request_headers", "allowed_response_headers"):
-            bad = [h for h in getattr(self, field) or [] if not is_token(h) or h.lower() in NEVER]
+            bad = [h for h in getattr(self, field) or [] if not can_pass(h)]
             if bad:
                 errors[field] = _("These headers cannot pass the relay: %(names)s") % {
                     "names": ", ".join(bad)
