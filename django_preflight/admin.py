@@ -30,7 +30,7 @@ from .declared import declared_names
 from .engine.browser import CorsRequest
 from .engine.engines import MODELS, parse_pasted
 from .engine.explain import console_lines
-from .engine.limits import MAX_AGE_BROWSER_CAP
+from .engine.limits import MAX_AGE_CHROMIUM_CAP
 from .forms import AllowedOriginInlineForm, AllowedOriginInlineFormSet, TestRequestForm
 from .models import AllowedOrigin, CorsPolicy, RejectedPreflight
 from .routing import diagnose_call, views_by_policy
@@ -64,7 +64,7 @@ def max_age_warning(policy: CorsPolicy) -> str:
     return gettext(
         "Chromium caps Max-Age at %(cap)s seconds, so Chrome and Edge cache the preflight "
         "answers of policy “%(name)s” for two hours, not %(max_age)s seconds."
-    ) % {"cap": MAX_AGE_BROWSER_CAP, "name": policy.name, "max_age": policy.max_age}
+    ) % {"cap": MAX_AGE_CHROMIUM_CAP, "name": policy.name, "max_age": policy.max_age}
 
 
 def null_origin_warning(policy: CorsPolicy) -> str:

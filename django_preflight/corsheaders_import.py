@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from .engine.compiler import Invalid, compile_policy, origin_warning
-from .engine.limits import MAX_AGE_BROWSER_CAP, MAX_AGE_LIMIT
+from .engine.limits import MAX_AGE_CHROMIUM_CAP, MAX_AGE_LIMIT
 from .engine.specs import OriginKind, OriginSpec
 from .mapping import policy_spec
 
@@ -255,9 +255,9 @@ def _max_age(value: Any, notes: list[str]) -> int | None:
     if seconds > MAX_AGE_LIMIT:
         notes.append(f"CORS_PREFLIGHT_MAX_AGE {seconds} was lowered to {MAX_AGE_LIMIT}.")
         return MAX_AGE_LIMIT
-    if seconds > MAX_AGE_BROWSER_CAP:
+    if seconds > MAX_AGE_CHROMIUM_CAP:
         notes.append(
-            f"CORS_PREFLIGHT_MAX_AGE is {seconds}; Chromium caps it at {MAX_AGE_BROWSER_CAP} "
+            f"CORS_PREFLIGHT_MAX_AGE is {seconds}; Chromium caps it at {MAX_AGE_CHROMIUM_CAP} "
             "seconds, so a removed origin may keep its cached preflight that long."
         )
     return seconds

@@ -21,7 +21,7 @@ from .engine.limits import (
     AUDIT_METHOD_LENGTH,
     AUDIT_ORIGIN_LENGTH,
     AUDIT_PATH_LENGTH,
-    MAX_AGE_BROWSER_CAP,
+    MAX_AGE_CHROMIUM_CAP,
     ORIGIN_NOTE_LENGTH,
     ORIGIN_VALUE_LENGTH,
     PATH_PREFIX_LENGTH,
@@ -251,8 +251,9 @@ class CorsPolicy(models.Model):
 
     @property
     def max_age_exceeds_browser_cap(self) -> bool:
-        """Chromium silently caps Max-Age; worth a warning, not an error."""
-        return self.max_age is not None and self.max_age > MAX_AGE_BROWSER_CAP
+        """Chromium, the engine most users have, silently caps Max-Age; worth a warning, not an
+        error."""
+        return self.max_age is not None and self.max_age > MAX_AGE_CHROMIUM_CAP
 
 
 class AllowedOrigin(models.Model):

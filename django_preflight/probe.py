@@ -18,7 +18,7 @@ from .engine.advice import Advice
 from .engine.browser import CorsRequest, RawResponse, authorization_warning
 from .engine.causes import cause_of
 from .engine.fetch import CHROMIUM_RULES, Headers, Rules, Trace, follow
-from .engine.limits import MAX_AGE_BROWSER_CAP
+from .engine.limits import MAX_AGE_CHROMIUM_CAP
 
 MAX_BODY = 64 * 1024
 # What the page's fetch() sends as the body of a method that carries one.
@@ -193,10 +193,10 @@ def _warnings(trace: Trace) -> list[str]:
                     f"No Access-Control-Max-Age at {hop.url}: browsers cache this answer for "
                     "5 seconds."
                 )
-            elif max_age.isdigit() and int(max_age) > MAX_AGE_BROWSER_CAP:
+            elif max_age.isdigit() and int(max_age) > MAX_AGE_CHROMIUM_CAP:
                 warnings.append(
                     f"Access-Control-Max-Age is {max_age}; Chromium caps it at "
-                    f"{MAX_AGE_BROWSER_CAP}."
+                    f"{MAX_AGE_CHROMIUM_CAP}."
                 )
             authorization = authorization_warning(trace.request, response)
             if authorization:

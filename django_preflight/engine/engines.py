@@ -25,6 +25,7 @@ from .browser import (
     console_line,
 )
 from .fetch import CHROMIUM_RULES, MAX_REDIRECTS, Rules, Trace
+from .limits import MAX_AGE_CHROMIUM_CAP, MAX_AGE_FIREFOX_CAP, MAX_AGE_WEBKIT_CAP
 
 
 class Engine(str, Enum):
@@ -141,11 +142,11 @@ MODELS: dict[Engine, EngineModel] = {
         Engine.CHROMIUM,
         "Chromium 156",
         "TypeError: Failed to fetch",
-        7200,
+        MAX_AGE_CHROMIUM_CAP,
         checks_address_space=True,
         forbids_user_agent=True,
         differences=(
-            "Max-Age is capped at 7200 seconds (missing: 5 seconds).",
+            f"Max-Age is capped at {MAX_AGE_CHROMIUM_CAP} seconds (missing: 5 seconds).",
             "'*' in Access-Control-Allow-Headers covers Authorization (the standard says it "
             "never does); only a DevTools issue flags it.",
             "A page in a more public address space may not call a private or loopback one "
@@ -157,11 +158,11 @@ MODELS: dict[Engine, EngineModel] = {
         Engine.FIREFOX,
         "Firefox 153 ESR",
         "TypeError: NetworkError when attempting to fetch resource.",
-        86400,
+        MAX_AGE_FIREFOX_CAP,
         checks_address_space=False,
         forbids_user_agent=False,
         differences=(
-            "Max-Age is capped at 86400 seconds (missing: 5 seconds).",
+            f"Max-Age is capped at {MAX_AGE_FIREFOX_CAP} seconds (missing: 5 seconds).",
             "User-Agent is not a forbidden header: setting it makes the call preflighted.",
             "A redirect that turns a preflighted request into a GET (303, or 301/302 of a POST) "
             "sends the target a preflight for GET that still names the original headers: the "
@@ -185,11 +186,11 @@ MODELS: dict[Engine, EngineModel] = {
         Engine.WEBKIT,
         "WebKitGTK 2.50",
         "TypeError: Load failed",
-        600,
+        MAX_AGE_WEBKIT_CAP,
         checks_address_space=False,
         forbids_user_agent=False,
         differences=(
-            "Max-Age is capped at 600 seconds.",
+            f"Max-Age is capped at {MAX_AGE_WEBKIT_CAP} seconds.",
             "A preflight answered with a non-2xx status fails on its status first, whatever "
             "its CORS headers.",
             "Header names are quoted as the page wrote them (X-Api-Key), not lower-cased.",

@@ -26,8 +26,10 @@ AUDIT_METHOD_LENGTH = MAX_TOKEN_LENGTH
 AUDIT_HEADERS_LENGTH = 500
 AUDIT_DETAIL_LENGTH = 100
 
-# Max-Age: Chromium caps it at two hours, Firefox at a day; a policy may say up to a day.
-MAX_AGE_BROWSER_CAP = 7200
-"""Chromium's cap, the lowest of the browsers': what most users get at most."""
+# Max-Age: each engine caps how long it caches a preflight's answer; a policy may say up to the
+# highest cap, Firefox's day. The admin and the importers warn above Chromium's, which most users
+# have.
+MAX_AGE_CHROMIUM_CAP = 7200
 MAX_AGE_FIREFOX_CAP = 86400
+MAX_AGE_WEBKIT_CAP = 600
 MAX_AGE_LIMIT = MAX_AGE_FIREFOX_CAP
