@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .engine.call_input import call_problems
 from .engine.compiler import Invalid, compile_policy
-from .engine.limits import MAX_ORIGIN_LENGTH, MAX_TOKEN_LENGTH
+from .engine.limits import MAX_ORIGIN_LENGTH, MAX_TOKEN_LENGTH, MAX_URL_LENGTH
 from .mapping import origin_pairs, policy_spec
 from .models import AllowedOrigin, CorsPolicy
 
@@ -80,7 +80,7 @@ class TestRequestForm(forms.Form):
 
     url = forms.CharField(
         label=_("URL or path"),
-        max_length=2000,
+        max_length=MAX_URL_LENGTH,
         help_text=_("For example /api/notes/1/ or https://api.example.com/api/notes/1/."),
     )
     origin = forms.CharField(label=_("Page origin"), max_length=MAX_ORIGIN_LENGTH)

@@ -10,10 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
+from .limits import MAX_URL_LENGTH
 from .origins import OriginError, normalise_origin, parse_request_origin
 from .tokens import token_problem
-
-MAX_URL_LENGTH = 2000
 
 
 def call_problems(

@@ -12,7 +12,8 @@ PATH_PREFIX_LENGTH = 200
 ORIGIN_VALUE_LENGTH = 500
 ORIGIN_NOTE_LENGTH = 200
 
-# What a request or a configured pattern may be.
+# What a request, a typed call or a configured pattern may be.
+MAX_URL_LENGTH = 2000
 MAX_ORIGIN_LENGTH = 300
 MAX_REGEX_LENGTH = ORIGIN_VALUE_LENGTH
 MAX_TOKEN_LENGTH = 64

@@ -23,6 +23,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from .. import conf
+from ..engine.limits import MAX_URL_LENGTH
 from ..engine.origins import OriginError, normalise_origin
 from .attribution import attribute
 from .findings import highest
@@ -49,7 +50,7 @@ class ScanForm(forms.Form):
 
     url = forms.CharField(
         label=_("URL"),
-        max_length=2000,
+        max_length=MAX_URL_LENGTH,
         help_text=_("A full http(s) URL of the API, for example https://api.example.com/api/."),
     )
     trusted_origins = forms.CharField(

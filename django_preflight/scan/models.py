@@ -7,6 +7,8 @@ from typing import Any
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from ..engine.limits import MAX_URL_LENGTH
+
 KEEP_RESULTS = 50
 """Older scans are deleted when a new one is saved."""
 
@@ -14,7 +16,7 @@ KEEP_RESULTS = 50
 class ScanResult(models.Model):
     """One scan of one URL run from the admin, with its report as JSON."""
 
-    url = models.CharField(_("URL"), max_length=2000)
+    url = models.CharField(_("URL"), max_length=MAX_URL_LENGTH)
     trusted_origins = models.JSONField(_("trusted origins"), default=list)
     credentials = models.BooleanField(_("called with credentials"), default=False)
     report = models.JSONField(_("report"), default=dict)
