@@ -7,7 +7,6 @@ pages to a constant number of queries, and makes bulk edits reach the policy sto
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
@@ -31,6 +30,7 @@ from .engine.browser import CorsRequest
 from .engine.engines import MODELS, parse_pasted
 from .engine.explain import console_lines
 from .engine.limits import MAX_AGE_CHROMIUM_CAP
+from .engine.paths import request_path
 from .forms import AllowedOriginInlineForm, AllowedOriginInlineFormSet, TestRequestForm
 from .models import AllowedOrigin, CorsPolicy, RejectedPreflight
 from .routing import diagnose_call, views_by_policy
@@ -619,7 +619,7 @@ class RejectedPreflightAdmin(_RejectedAdminBase):
         if pasted is None:
             return super().get_search_results(request, queryset, search_term)
         if pasted.url is not None:
-            queryset = queryset.filter(path=urlsplit(pasted.url).path or "/")
+            queryset = queryset.filter(path=request_path(pasted.url))
         if pasted.origin is not None:
             queryset = queryset.filter(origin=pasted.origin.lower())
         return queryset, False

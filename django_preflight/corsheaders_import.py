@@ -15,8 +15,10 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from .engine.compiler import Invalid, compile_policy, origin_warning
+from .engine.browser import SIMPLE_METHODS
+from .engine.compiler import CompiledPolicy, Invalid, compile_policy, origin_warning
 from .engine.limits import MAX_AGE_CHROMIUM_CAP, MAX_AGE_LIMIT
+from .engine.problems import STAR_WITH_CREDENTIALS_CODES
 from .engine.specs import OriginKind, OriginSpec
 from .mapping import policy_spec
 
@@ -45,7 +47,6 @@ SETTING_NAMES = (
     "CORS_ALLOW_PRIVATE_NETWORK",
 )
 _META = set(".^$*+?{}[]()|\\")
-SAFELISTED_METHODS = ("GET", "HEAD", "POST")
 BROWSER_CHANGES = (
     "A refused preflight is answered 403 without any CORS header (django-cors-headers "
     "answered 200 and left the check to the browser), so Chromium's console names the missing "
@@ -90,14 +91,6 @@ def translate(get: Callable[[str, Any], Any], name: str = "imported-cors-headers
         "allow_private_network": bool(get("CORS_ALLOW_PRIVATE_NETWORK", False)),
         "description": "Imported from django-cors-headers settings.",
     }
-    if credentials:
-        for key in ("allowed_methods", "allowed_headers"):
-            if "*" in fields[key]:
-                fields[key] = [v for v in fields[key] if v != "*"]
-                notes.append(
-                    f"'*' in {key.replace('_', ' ')} is a literal name on credentialed requests "
-                    "in browsers; it was left out: list the names you need."
-                )
     origins = _exact_origins(get("CORS_ALLOWED_ORIGINS", get("CORS_ORIGIN_WHITELIST", ())), notes)
     origins += _regexes(
         get("CORS_ALLOWED_ORIGIN_REGEXES", get("CORS_ORIGIN_REGEX_WHITELIST", ())), notes
@@ -122,29 +115,48 @@ def translate(get: Callable[[str, Any], Any], name: str = "imported-cors-headers
 
 
 def _keep_valid(draft: PolicyDraft, notes: list[str]) -> None:
-    """Compile the draft as it will be saved; leave out, with a note, each entry it refuses.
+    """Compile the draft as it will be saved; leave out, with a note, each '*' and each entry
+    it refuses.
 
-    What remains is stored in canonical form. Problems of the policy's own fields are left for
-    ``create_drafts``, whose validated save refuses the whole import.
+    What remains is stored in canonical form. Other problems of the policy's own fields are left
+    for ``create_drafts``, whose validated save refuses the whole import.
     """
-    from .models import CorsPolicy
-
-    policy = CorsPolicy(name=draft.name, **draft.fields)
-    result = compile_policy(policy_spec(policy, _pairs(draft)))
+    result = _compile(draft)
     if isinstance(result, Invalid):
+        _leave_out_literal_stars(draft, result, notes)
         refused = {p.index: p for p in result.problems if p.index is not None}
         for index, problem in sorted(refused.items()):
             kind, value = draft.origins[index]
             label = "Regex" if kind == "regex" else "Origin"
             notes.append(f"{label} {value!r} was skipped: {problem.message}")
         draft.origins = [o for i, o in enumerate(draft.origins) if i not in refused]
-        result = compile_policy(policy_spec(policy, _pairs(draft)))
+        result = _compile(draft)
     if not isinstance(result, Invalid):
         draft.origins = [(o.kind.value, o.text) for o in result.origins]
     for kind, value in draft.origins:
         warning = origin_warning(OriginSpec(OriginKind(kind), value))
         if warning:
             notes.append(f"Regex {value!r} was kept, but: {warning}")
+
+
+def _compile(draft: PolicyDraft) -> CompiledPolicy | Invalid:
+    """The draft compiled as the policy it will be saved as."""
+    from .models import CorsPolicy
+
+    policy = CorsPolicy(name=draft.name, **draft.fields)
+    return compile_policy(policy_spec(policy, _pairs(draft)))
+
+
+def _leave_out_literal_stars(draft: PolicyDraft, result: Invalid, notes: list[str]) -> None:
+    """'*' in a credentialed policy's list is a literal name to browsers, so it granted nothing
+    with credentials under django-cors-headers either: leave it out of that list, with a note."""
+    lists = sorted({p.field for p in result.problems if p.code in STAR_WITH_CREDENTIALS_CODES})
+    for name in lists:
+        draft.fields[name] = [value for value in draft.fields[name] if value != "*"]
+        notes.append(
+            f"'*' in {name.replace('_', ' ')} is a literal name on credentialed requests in "
+            "browsers; it was left out: list the names you need."
+        )
 
 
 def _pairs(draft: PolicyDraft) -> list[tuple[str, str, bool]]:
@@ -162,7 +174,7 @@ def _methods(values: Any, notes: list[str]) -> list[str]:
             "header) from django-cors-headers even though its methods lacked HEAD, and "
             "django-preflight refuses a method the policy does not list."
         )
-    missing = [m for m in SAFELISTED_METHODS if m not in methods and "*" not in methods]
+    missing = [m for m in sorted(SIMPLE_METHODS) if m not in methods and "*" not in methods]
     if missing:
         notes.append(
             f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not listed: a call "

@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from .engine.limits import POLICY_NAME_LENGTH
+
 ATTRIBUTE = "cors_policy"
-MAX_NAME_LENGTH = 100
 
 ViewT = TypeVar("ViewT", bound=Callable[..., Any])
 
@@ -22,9 +23,10 @@ def cors_policy(name: str) -> Callable[[ViewT], ViewT]:
     Put it outermost (above ``@api_view``, ``@csrf_exempt`` and the like), so the attribute
     lands on the function Django routes to.
     """
-    if not isinstance(name, str) or not 0 < len(name) <= MAX_NAME_LENGTH:
+    if not isinstance(name, str) or not 0 < len(name) <= POLICY_NAME_LENGTH:
         raise TypeError(
-            f"cors_policy() takes a policy name of 1 to {MAX_NAME_LENGTH} characters, not {name!r}."
+            f"cors_policy() takes a policy name of 1 to {POLICY_NAME_LENGTH} characters, "
+            f"not {name!r}."
         )
 
     def decorate(view: ViewT) -> ViewT:

@@ -15,10 +15,16 @@ from urllib.parse import urlsplit
 
 from .engine.address_space import AddressSpace, of_host, of_ip
 from .engine.advice import Advice
-from .engine.browser import CorsRequest, RawResponse, authorization_warning
+from .engine.browser import (
+    CorsRequest,
+    RawResponse,
+    authorization_warning,
+    cacheable_for_another_origin,
+)
 from .engine.causes import cause_of
 from .engine.fetch import CHROMIUM_RULES, Headers, Rules, Trace, follow
 from .engine.limits import MAX_AGE_CHROMIUM_CAP
+from .engine.origins import DEFAULT_PORTS
 
 MAX_BODY = 64 * 1024
 # What the page's fetch() sends as the body of a method that carries one.
@@ -128,7 +134,9 @@ def locate(url: str) -> AddressSpace | None:
     if not parts.hostname:
         return None
     try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or 80, proto=socket.IPPROTO_TCP)
+        infos = socket.getaddrinfo(
+            parts.hostname, parts.port or DEFAULT_PORTS.get(parts.scheme), proto=socket.IPPROTO_TCP
+        )
     except OSError:
         return None
     return of_ip(str(infos[0][4][0])) if infos else None
@@ -201,11 +209,9 @@ def _warnings(trace: Trace) -> list[str]:
             authorization = authorization_warning(trace.request, response)
             if authorization:
                 warnings.append(authorization)
-        elif response.combined("Access-Control-Allow-Origin") not in (None, "*"):
-            vary = [v.strip() for v in (response.combined("Vary") or "").lower().split(",")]
-            if "origin" not in vary and "*" not in vary:
-                warnings.append(
-                    "The response echoes the origin without 'Vary: Origin': a shared cache may "
-                    "serve it to another origin, which the browser then blocks."
-                )
+        elif cacheable_for_another_origin(response):
+            warnings.append(
+                "The response echoes the origin without 'Vary: Origin': a shared cache may "
+                "serve it to another origin, which the browser then blocks."
+            )
     return warnings

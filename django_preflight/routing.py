@@ -12,7 +12,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from functools import lru_cache
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
 from django.core.signals import setting_changed
@@ -23,6 +22,7 @@ from django.urls.exceptions import Resolver404
 from .decorators import policy_of
 from .engine.browser import CorsRequest
 from .engine.diagnose import Diagnosis, diagnose
+from .engine.paths import request_path
 from .engine.policy import PolicySet
 from .engine.views import for_view
 
@@ -115,8 +115,7 @@ def _label(view: Any) -> str:
 
 def diagnose_call(policies: PolicySet, request: CorsRequest, refused_status: int) -> Diagnosis:
     """``diagnose``, with the policy the called view names deciding alone, as it does live."""
-    # The middleware matches Django's path_info, which is percent-decoded.
-    view = describe(unquote(urlsplit(request.url).path) or "/")
+    view = describe(request_path(request.url))
     if view is None:
         return diagnose(policies, request, refused_status)
     name, label = view

@@ -716,6 +716,19 @@ def test_audit_search_finds_rows_by_any_engine_s_pasted_line(admin_client: Clien
     assert origins_paths(webkit_load) == [("https://a.example", "/api/orders/")]
 
 
+def test_audit_search_by_a_pasted_line_matches_the_decoded_path_the_audit_stores(
+    admin_client: Client,
+) -> None:
+    RejectedPreflightFactory(origin="https://a.example", path="/caf\u00e9/")
+    pasted = (
+        "Access to fetch at 'https://api.example/caf%C3%A9/' from origin 'https://a.example' has "
+        "been blocked by CORS policy: Response to preflight request doesn't pass access control "
+        "check: No 'Access-Control-Allow-Origin' header is present on the requested resource."
+    )
+    response = admin_client.get(AUDIT_CHANGELIST, {"q": pasted})
+    assert [row.path for row in response.context["cl"].result_list] == ["/caf\u00e9/"]
+
+
 def test_audit_detail_shows_each_engine_s_lines(admin_client: Client) -> None:
     row = RejectedPreflightFactory(origin="https://a.example", path="/api/items/")
     response = admin_client.get(

@@ -183,6 +183,24 @@ def test_dry_run_creates_nothing_and_names_clash_is_refused(settings: Any) -> No
     assert CorsPolicy.objects.count() == 1
 
 
+def test_a_star_in_any_list_of_a_credentialed_import_is_left_out_with_a_note(
+    settings: Any,
+) -> None:
+    settings.CORS_ALLOWED_ORIGINS = ["https://app.example.com"]
+    settings.CORS_ALLOW_CREDENTIALS = True
+    settings.CORS_ALLOW_METHODS = ["GET", "*"]
+    settings.CORS_ALLOW_HEADERS = ["*", "content-type"]
+    settings.CORS_EXPOSE_HEADERS = ["*", "X-Total-Count"]
+    out = StringIO()
+    call_command("preflight", "import-settings", stdout=out)
+    policy = CorsPolicy.objects.get()
+    assert policy.allowed_methods == ["GET", "HEAD"]
+    assert policy.allowed_headers == ["content-type"]
+    assert policy.exposed_headers == ["X-Total-Count"]
+    for field in ("allowed methods", "allowed headers", "exposed headers"):
+        assert f"'*' in {field} is a literal name on credentialed requests" in out.getvalue()
+
+
 def test_no_cors_setting_says_so_and_creates_nothing() -> None:
     with pytest.raises(CommandError, match=r"No CORS_\* setting .* nothing was created"):
         call_command("preflight", "import-settings", stdout=StringIO())

@@ -11,10 +11,18 @@ from django.core.management import call_command
 
 from django_preflight.engine import safelist
 from django_preflight.engine.address_space import AddressSpace, of_host
-from django_preflight.engine.browser import Check, CorsRequest, RawResponse, check_preflight
+from django_preflight.engine.browser import (
+    Check,
+    CorsRequest,
+    RawResponse,
+    cacheable_for_another_origin,
+    check_preflight,
+)
 from django_preflight.engine.causes import cause_of
-from django_preflight.engine.fetch import MAX_REDIRECTS, follow
+from django_preflight.engine.fetch import follow
+from django_preflight.engine.limits import MAX_REDIRECTS
 from django_preflight.probe import page_space_of, probe
+from django_preflight.scan.findings import Observation, judge
 
 from .cors_server import BEHAVIOURS, ORIGIN_SLOT, Behaviour, Running, serve_pair
 
@@ -340,3 +348,50 @@ def test_a_redirect_that_only_spells_out_the_default_port_keeps_the_origin() -> 
     trace = follow(CorsRequest("http://api.test/r", ORIGIN), send)
     assert [hop.origin for hop in trace.hops] == [ORIGIN, ORIGIN]
     assert trace.passed
+
+
+@pytest.mark.parametrize(
+    ("vary", "by_authentication"),
+    [
+        (None, True),
+        ("Cookie", True),
+        ("Origin", False),
+        ("Accept, Access-Control-Request-Method", False),
+    ],
+)
+def test_the_probe_and_the_scan_tell_authentication_from_a_cors_layer_alike(
+    vary: str | None, by_authentication: bool
+) -> None:
+    headers = (("Vary", vary),) if vary else ()
+    request = CorsRequest("https://api.example/r", ORIGIN, method="PUT")
+
+    def send(url: str, method: str, sent: tuple[tuple[str, str], ...]) -> RawResponse:
+        return RawResponse(401, headers)
+
+    advice = cause_of(follow(request, send))
+    assert advice is not None
+    assert (advice.code == "preflight-auth") is by_authentication
+    preflight = Observation(request.url, "OPTIONS", ORIGIN, (), RawResponse(401, headers))
+    found, _ = judge([preflight], credentials=True)
+    assert ("preflight-auth-required" in [f.id for f in found]) is by_authentication
+
+
+@pytest.mark.parametrize(
+    ("allow_origin", "vary", "cacheable"),
+    [
+        (ORIGIN, None, True),
+        (ORIGIN, "Accept-Encoding, X-Origin", True),
+        (ORIGIN, "Accept-Encoding, origin", False),
+        (ORIGIN, "*", False),
+        ("*", None, False),
+    ],
+)
+def test_an_answer_naming_one_origin_without_vary_is_flagged_by_the_scan(
+    allow_origin: str, vary: str | None, cacheable: bool
+) -> None:
+    headers = (("Access-Control-Allow-Origin", allow_origin),)
+    response = RawResponse(200, headers + ((("Vary", vary),) if vary else ()))
+    assert cacheable_for_another_origin(response) is cacheable
+    answer = Observation("https://api.example/r", "GET", ORIGIN, (), response)
+    found, _ = judge([answer], credentials=False)
+    assert ("missing-vary-origin" in [f.id for f in found]) is cacheable

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from .decision import Reason
+from .limits import MAX_REDIRECTS
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +130,7 @@ _TEXT: dict[str, tuple[str, str]] = {
         "app behind the redirect is the usual culprit).",
     ),
     Cause.TOO_MANY_REDIRECTS.value: (
-        "The redirects go on for more than 20 hops (a loop).",
+        f"The redirects go on for more than {MAX_REDIRECTS} hops (a loop).",
         "Fix the redirect loop at {url}; compare the Location headers above.",
     ),
     Cause.ORIGIN_TWICE.value: (

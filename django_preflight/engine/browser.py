@@ -300,6 +300,15 @@ def _check_headers(request: CorsRequest, response: RawResponse) -> Failure | Non
     return None
 
 
+def cacheable_for_another_origin(response: RawResponse) -> bool:
+    """Allow-Origin names one origin but Vary names neither Origin nor '*': a shared cache may
+    hand this answer to a page on another origin, which the browser then blocks."""
+    if response.combined("Access-Control-Allow-Origin") in (None, "*"):
+        return False
+    vary = [item.strip() for item in (response.combined("Vary") or "").lower().split(",")]
+    return "origin" not in vary and "*" not in vary
+
+
 def authorization_warning(request: CorsRequest, response: RawResponse) -> str | None:
     """A warning when only ``*`` lets ``authorization`` through: a Chromium leniency."""
     if request.credentials or "authorization" not in request.unsafe_header_names:

@@ -7,7 +7,7 @@ from urllib.parse import urljoin
 
 from .address_space import AddressSpace
 from .advice import Advice, Cause, advise
-from .browser import Check, Stage
+from .browser import Check, RawResponse, Stage
 from .fetch import Hop, Trace
 
 _ORIGIN_CHECKS = frozenset({Check.ALLOW_ORIGIN_MISSING, Check.ALLOW_ORIGIN_MISMATCH})
@@ -90,8 +90,19 @@ def _header(trace: Trace, header: str, params: dict[str, str]) -> Advice:
     return advise(Cause.HEADER_NOT_LISTED.value, **params)
 
 
-def _varies_on_origin(hop: Hop) -> bool:
-    vary = (hop.response.combined("Vary") or "").lower()
+def answered_by_authentication(response: RawResponse) -> bool:
+    """A 401 or 403 preflight answer without CORS headers, from something other than a CORS
+    layer: a layer that refuses varies on the Origin or the preflight's method; authentication
+    looks at neither."""
+    return (
+        response.status in (401, 403)
+        and not response.values("Access-Control-Allow-Origin")
+        and not _varies_on_origin(response)
+    )
+
+
+def _varies_on_origin(response: RawResponse) -> bool:
+    vary = (response.combined("Vary") or "").lower()
     return any(
         item.strip() in ("origin", "access-control-request-method") for item in vary.split(",")
     )
@@ -105,7 +116,7 @@ def _missing_origin(trace: Trace, hop: Hop) -> Cause:
     if status >= 500:
         return Cause.SERVER_ERROR
     if hop.preflight:
-        if status in (401, 403) and not _varies_on_origin(hop):
+        if answered_by_authentication(response):
             return Cause.PREFLIGHT_AUTH
         if status in (404, 405):
             return Cause.PREFLIGHT_NO_ROUTE
@@ -118,7 +129,7 @@ def _missing_origin(trace: Trace, hop: Hop) -> Cause:
         return Cause.ERROR_WITHOUT_CORS if status >= 400 else Cause.REQUEST_WITHOUT_CORS
     if hop.url != trace.request.url:
         return Cause.REDIRECT_TARGET_WITHOUT_CORS
-    if _varies_on_origin(hop):
+    if _varies_on_origin(response):
         return Cause.CORS_LAYER_REFUSED
     content_type = (response.combined("Content-Type") or "").lower()
     if "text/html" in content_type and response.body:

@@ -8,11 +8,11 @@ credentials mode).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import unquote, urlsplit
 
 from .advice import Advice, Cause, advise, refusal
 from .browser import CorsRequest, Failure, RawResponse, check_actual, check_preflight
 from .decision import Decision, Outcome, Reason, RequestFacts, decide
+from .paths import request_path
 from .policy import PolicySet
 
 
@@ -47,8 +47,7 @@ class Diagnosis:
 
 def diagnose(policies: PolicySet, request: CorsRequest, refused_status: int = 403) -> Diagnosis:
     """Decide the preflight (if the call needs one) and the real request, then judge both."""
-    # The middleware matches Django's path_info, which is percent-decoded.
-    path = unquote(urlsplit(request.url).path) or "/"
+    path = request_path(request.url)
     tier = policies.tier_for(path)
     covered_by = (
         "no enabled policy covers this path"

@@ -24,8 +24,8 @@ from .browser import (
     check_allow_origin,
     console_line,
 )
-from .fetch import CHROMIUM_RULES, MAX_REDIRECTS, Rules, Trace
-from .limits import MAX_AGE_CHROMIUM_CAP, MAX_AGE_FIREFOX_CAP, MAX_AGE_WEBKIT_CAP
+from .fetch import CHROMIUM_RULES, Rules, Trace
+from .limits import MAX_AGE_CHROMIUM_CAP, MAX_AGE_FIREFOX_CAP, MAX_AGE_WEBKIT_CAP, MAX_REDIRECTS
 
 
 class Engine(str, Enum):
@@ -200,7 +200,7 @@ MODELS: dict[Engine, EngineModel] = {
             "call is refused unless the target grants it.",
             "A refused redirect's line names its target: 'Cross-origin redirection to <target> "
             "denied by Cross-Origin Resource Sharing policy: ...'.",
-            "Too many redirects logs 'Load cannot follow more than 20 redirections'.",
+            "Too many redirects logs '" + WEBKIT[Check.TOO_MANY_REDIRECTS] + "'.",
             "No address-space check: a public page may call loopback addresses.",
         ),
         rules=SENDS_USER_AGENT_ASKS_AGAIN,

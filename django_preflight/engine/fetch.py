@@ -25,11 +25,12 @@ from .browser import (
     check_preflight,
     console_line,
 )
+from .limits import MAX_REDIRECTS
+from .origins import DEFAULT_PORTS
 
 Headers = tuple[tuple[str, str], ...]
 Sender = Callable[[str, str, Headers], RawResponse]
 Locator = Callable[[str], AddressSpace | None]
-MAX_REDIRECTS = 20
 # Headers that describe a body: dropped with it when a redirect turns the request into a GET.
 BODY_HEADERS = frozenset(
     {"content-encoding", "content-language", "content-location", "content-type"}
@@ -90,14 +91,16 @@ class Trace:
         return console_line(self.request.origin, self.url, self.request.url, self.failure)
 
 
-def _origin_of(url: str) -> tuple[str, str, int]:
+def _origin_of(url: str) -> tuple[str, str, int | None]:
     """Scheme, host and port, the default port spelled out: what makes two URLs one origin."""
     parts = urlsplit(url)
-    port = parts.port or (443 if parts.scheme == "https" else 80)
+    port = parts.port or DEFAULT_PORTS.get(parts.scheme)
     return parts.scheme, (parts.hostname or ""), port
 
 
-def _next_method(status: int, method: str) -> str:
+def next_method(status: int, method: str) -> str:
+    """The method after a redirect, as the Fetch standard has it: 303 turns anything but GET
+    and HEAD into GET, 301 and 302 turn POST into GET; the body and BODY_HEADERS go with it."""
     if (status == 303 and method not in ("GET", "HEAD")) or (
         status in (301, 302) and method == "POST"
     ):
@@ -165,7 +168,7 @@ def follow(
         location = urljoin(current.url, response.values("Location")[0])
         if _origin_of(location) != _origin_of(current.url):
             origin = "null"
-        method = _next_method(response.status, current.fetch_method)
+        method = next_method(response.status, current.fetch_method)
         headers_next = current.headers
         still_asked: tuple[str, ...] = ()
         if method != current.fetch_method:

@@ -34,3 +34,6 @@ MAX_AGE_CHROMIUM_CAP = 7200
 MAX_AGE_FIREFOX_CAP = 86400
 MAX_AGE_WEBKIT_CAP = 600
 MAX_AGE_LIMIT = MAX_AGE_FIREFOX_CAP
+
+# Redirects a browser follows for one fetch() before it gives up (the Fetch standard's 20).
+MAX_REDIRECTS = 20

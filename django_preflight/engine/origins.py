@@ -20,16 +20,14 @@ from .problems import Code
 
 DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 
-_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
-_HOSTNAME = rf"{_LABEL}(?:\.{_LABEL})*"
 _IPV6 = r"\[[0-9a-f:.]+\]"
 _SERIALISED = re.compile(
-    rf"(?P<scheme>[a-z][a-z0-9+.\-]{{0,31}})://(?P<host>{_HOSTNAME}|{_IPV6})"
+    rf"(?P<scheme>[a-z][a-z0-9+.\-]{{0,31}})://(?P<host>{PLAIN_HOST}|{_IPV6})"
     r"(?::(?P<port>[1-9][0-9]{0,4}))?"
 )
 _SCHEME = re.compile(r"[a-z][a-z0-9+.\-]{0,31}")
 _NAMED = re.compile(
-    rf"(?P<scheme>{_SCHEME.pattern})://{_HOSTNAME}(?::(?P<port>[1-9][0-9]{{0,4}}))?"
+    rf"(?P<scheme>{_SCHEME.pattern})://{PLAIN_HOST}(?::(?P<port>[1-9][0-9]{{0,4}}))?"
 )
 """``_SERIALISED`` with a host name only: an origin a browser sends that is never rewritten."""
 _NORMAL_SUBDOMAIN = re.compile(
@@ -215,7 +213,7 @@ def _normalise_host(host: str) -> str:
         ascii_host = to_ascii(host)
     except HostError as exc:
         raise OriginError(Code.ORIGIN_BAD_HOST, str(exc)) from exc
-    if not re.fullmatch(_HOSTNAME, ascii_host):
+    if not re.fullmatch(PLAIN_HOST, ascii_host):
         raise OriginError(
             Code.ORIGIN_BAD_HOST,
             f"'{host}' is not a valid host name: use letters, digits, hyphens and dots.",

@@ -9,7 +9,7 @@ policy, and its enforcement on the server, would silently do nothing.
 from __future__ import annotations
 
 import posixpath
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 from .problems import Code
 
@@ -20,6 +20,13 @@ class PathPrefixError(ValueError):
     def __init__(self, code: Code, message: str) -> None:
         super().__init__(message)
         self.code = code
+
+
+def request_path(url: str) -> str:
+    """The path a policy matches for a URL a person typed or a console logged: percent-decoded
+    as the server's ``path_info`` is (so the audit's rows and the policies' prefixes compare),
+    ``/`` for a URL that names none."""
+    return unquote(urlsplit(url).path) or "/"
 
 
 def normalise_path_prefix(prefix: str) -> str:

@@ -55,11 +55,17 @@ class Code(str, Enum):
     ANY_WITH_CREDENTIALS = "any.with_credentials"
 
 
-CREDENTIAL_CODES = frozenset(
+STAR_WITH_CREDENTIALS_CODES = frozenset(
     {
         Code.METHOD_STAR_WITH_CREDENTIALS,
         Code.HEADER_STAR_WITH_CREDENTIALS,
         Code.EXPOSED_HEADER_STAR_WITH_CREDENTIALS,
+    }
+)
+"""A '*' in one of a credentialed policy's name lists, which browsers read as a literal name."""
+
+CREDENTIAL_CODES = STAR_WITH_CREDENTIALS_CODES | frozenset(
+    {
         Code.REGEX_ANY_SITE_WITH_CREDENTIALS,
         Code.REGEX_LOOKALIKE_WITH_CREDENTIALS,
         Code.SUBDOMAIN_PUBLIC_SUFFIX_WITH_CREDENTIALS,

@@ -13,7 +13,7 @@ from django.apps import apps
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
 
-SAFE_METHODS = ("GET", "HEAD", "OPTIONS", "TRACE")
+from ..engine.decision import SAFE_METHODS
 
 
 def _csrf_passes(request: HttpRequest) -> bool:

@@ -27,6 +27,7 @@ from urllib.parse import urljoin
 import httpcore
 import httpx
 
+from ..engine.fetch import BODY_HEADERS, next_method
 from ..netguard import Target
 from .paths import Base, within
 
@@ -72,19 +73,13 @@ class Outgoing:
         path_and_query = within(self.base, urljoin(self.base.url(self.path_and_query), location))
         if path_and_query is None:
             raise RedirectRefusedError("the upstream redirected to another host or path")
-        method, body = self.method, self.body
-        status = response.status_code
-        # As browsers do: 303 turns anything but HEAD into GET, 301 and 302 turn POST into GET.
-        if (status == 303 and method != "HEAD") or (status in (301, 302) and method == "POST"):
-            method, body = "GET", b""
-        headers = self.headers if body else _without_body_headers(self.headers)
+        method = next_method(response.status_code, self.method)
+        if method == self.method:
+            return replace(self, path_and_query=path_and_query)
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in BODY_HEADERS}
         return replace(
-            self, method=method, body=body, path_and_query=path_and_query, headers=headers
+            self, method=method, body=b"", path_and_query=path_and_query, headers=headers
         )
-
-
-def _without_body_headers(headers: dict[str, str]) -> dict[str, str]:
-    return {k: v for k, v in headers.items() if k not in ("content-type", "content-encoding")}
 
 
 _deadline: ContextVar[float | None] = ContextVar("relay_deadline", default=None)

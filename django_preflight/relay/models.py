@@ -14,6 +14,7 @@ from ..fields import CaseSensitiveCharField, TokenListField
 from .headers import Injection, can_pass, parse_injections
 
 MAX_RESPONSE_BYTES = 1024**3
+LAST_ERROR_LENGTH = 300
 
 
 def default_methods() -> list[str]:
@@ -195,7 +196,7 @@ class UpstreamStats(models.Model):
     rate_limited_errors = models.PositiveBigIntegerField(_("rate limited"), default=0)
     upstream_error_errors = models.PositiveBigIntegerField(_("upstream 5xx"), default=0)
     misconfigured_errors = models.PositiveBigIntegerField(_("misconfigured"), default=0)
-    last_error = CaseSensitiveCharField(_("last error"), max_length=300, blank=True)
+    last_error = CaseSensitiveCharField(_("last error"), max_length=LAST_ERROR_LENGTH, blank=True)
     last_error_at = models.DateTimeField(_("last error at"), null=True, blank=True)
     last_success_at = models.DateTimeField(_("last success at"), null=True, blank=True)
 

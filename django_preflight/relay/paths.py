@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from urllib.parse import SplitResult, quote, urlsplit
 
+from ..engine.origins import DEFAULT_PORTS
+
 MAX_PATH_LENGTH = 2048
 MAX_QUERY_LENGTH = 4096
 # What a segment may keep unencoded (RFC 3986 pchar without '%').
@@ -37,7 +39,7 @@ class Base:
     @property
     def netloc(self) -> str:
         """host[:port] as the Host header writes it (default ports left out)."""
-        default = {"http": 80, "https": 443}[self.scheme]
+        default = DEFAULT_PORTS[self.scheme]
         host = f"[{self.host}]" if ":" in self.host else self.host
         return host if self.port == default else f"{host}:{self.port}"
 
@@ -51,7 +53,7 @@ def split_base(url: str) -> Base:
     parts: SplitResult = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise BadPathError(f"not an http(s) URL: {url!r}")
-    port = parts.port or (443 if parts.scheme == "https" else 80)
+    port = parts.port or DEFAULT_PORTS[parts.scheme]
     return Base(parts.scheme, parts.hostname, port, parts.path.rstrip("/"))
 
 
@@ -88,7 +90,7 @@ def join(base: Base, rest: str, query: str) -> str:
 def within(base: Base, url: str) -> str | None:
     """The path and query of ``url`` if it stays on the base's origin and under its path."""
     parts = urlsplit(url)
-    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    port = parts.port or DEFAULT_PORTS.get(parts.scheme)
     if (parts.scheme, parts.hostname, port) != (base.scheme, base.host, base.port):
         return None
     if parts.username is not None or parts.password is not None:

@@ -22,10 +22,9 @@ from django.db.models import F
 from django.utils import timezone
 
 from .. import conf
-from .models import ErrorKind, UpstreamStats
+from .models import LAST_ERROR_LENGTH, ErrorKind, UpstreamStats
 
 logger = logging.getLogger("django_preflight.relay")
-MAX_ERROR_LENGTH = 300
 
 
 @dataclass
@@ -57,7 +56,7 @@ class Counters:
                 tally.last_success_at = now
             else:
                 tally.errors[error] = tally.errors.get(error, 0) + 1
-                tally.last_error = f"{error.label}: {detail}"[:MAX_ERROR_LENGTH]
+                tally.last_error = f"{error.label}: {detail}"[:LAST_ERROR_LENGTH]
                 tally.last_error_at = now
 
     def due(self) -> bool:

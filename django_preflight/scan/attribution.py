@@ -8,12 +8,12 @@ change. For another site the policies here grant nothing relevant and nothing is
 from __future__ import annotations
 
 from dataclasses import replace
-from urllib.parse import unquote, urlsplit
 
 from django.db import DatabaseError
 from django.urls import NoReverseMatch, reverse
 
 from ..engine.index import Match
+from ..engine.paths import request_path
 from ..store import load_policy_set
 from .findings import GRANT_CHECKS, Attribution, Finding
 
@@ -31,7 +31,7 @@ def attribute(findings: list[Finding]) -> list[Finding]:
     for finding in findings:
         attribution = None
         if finding.id in grant_ids:
-            path = unquote(urlsplit(finding.evidence.url).path) or "/"
+            path = request_path(finding.evidence.url)
             tier = policies.tier_for(path)
             matched = tier.origins.match(finding.evidence.origin) if tier is not None else None
             if matched is not None:

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from ..engine.browser import RawResponse, check_preflight
+from ..engine.browser import RawResponse, cacheable_for_another_origin, check_preflight
+from ..engine.causes import answered_by_authentication
 from ..engine.ranked import RankedEnum
 from .origins import HostileOrigin, Kind, explained_by
 from .plan import preflight_request
@@ -283,8 +284,7 @@ def _wildcard_finding(observation: Observation, *, credentials: bool) -> Finding
 def _vary_finding(observation: Observation) -> Finding | None:
     if observation.method == "OPTIONS" or not granted(observation):
         return None
-    vary = [v.strip().lower() for v in (observation.response.combined("Vary") or "").split(",")]
-    if "origin" in vary or "*" in vary:
+    if not cacheable_for_another_origin(observation.response):
         return None
     consequence = (
         f"A shared cache can serve the answer made for {observation.origin} to another origin, "
@@ -297,7 +297,7 @@ def _preflight_finding(observation: Observation, *, credentials: bool) -> Findin
     response = observation.response
     if response.is_redirect:
         check = PREFLIGHT_REDIRECT
-    elif _answered_by_authentication(response):
+    elif answered_by_authentication(response):
         check = PREFLIGHT_AUTH
     else:
         return None
@@ -305,17 +305,6 @@ def _preflight_finding(observation: Observation, *, credentials: bool) -> Findin
     message = check_preflight(request, response)
     assert message is not None
     return Finding(check, Severity.MEDIUM, observation, request.blocked(message))
-
-
-def _answered_by_authentication(response: RawResponse) -> bool:
-    """401/403 without CORS headers, from something other than a CORS layer refusing.
-
-    A CORS layer that refuses a preflight varies on the preflight's headers; authentication
-    does not look at them.
-    """
-    if response.status not in (401, 403) or response.values("Access-Control-Allow-Origin"):
-        return False
-    return "access-control-request-method" not in (response.combined("Vary") or "").lower()
 
 
 def highest(findings: Iterable[Finding]) -> Severity | None:

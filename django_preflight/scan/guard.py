@@ -10,6 +10,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from .. import netguard
+from ..engine.origins import DEFAULT_PORTS
 
 
 class ScanRefusedError(ValueError):
@@ -25,7 +26,7 @@ def resolve(url: str, *, allow_private: bool) -> str:
     host = parts.hostname
     if parts.scheme not in ("http", "https") or not host:
         raise ScanRefusedError(f"'{url}' is not an http or https URL.")
-    port = parts.port or (443 if parts.scheme == "https" else 80)
+    port = parts.port or DEFAULT_PORTS[parts.scheme]
     try:
         target = netguard.check_host(host, port, allow_private=allow_private)
     except netguard.RefusedTargetError as exc:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from ..engine.browser import CorsRequest
+from ..engine.origins import DEFAULT_PORTS
 from .origins import MAX_BASES, HostileOrigin, hostile_origins
 
 MAX_TRUSTED = 3
@@ -44,7 +45,7 @@ def url_origin(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"'{url}' is not an http or https URL.")
-    default = 443 if parts.scheme == "https" else 80
+    default = DEFAULT_PORTS[parts.scheme]
     port = "" if parts.port in (None, default) else f":{parts.port}"
     host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
     return f"{parts.scheme}://{host}{port}"

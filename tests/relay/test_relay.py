@@ -3,15 +3,20 @@ injected secrets, errors a user can act on, and the counters shown in the admin.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 import pytest
 from asgiref.sync import async_to_sync
 from django.test import AsyncClient, Client
 
+from django_preflight.netguard import Target
+from django_preflight.relay.client import Outgoing
 from django_preflight.relay.models import ErrorKind, Upstream, UpstreamStats
+from django_preflight.relay.paths import split_base
 
 from .conftest import APP, Connections, call, counters
 from .upstream import Upstream as LoopbackApi
@@ -198,6 +203,40 @@ def test_redirect_within_the_upstream_is_followed(
 
     assert answer.status == 200
     assert answer.json()["path"] == "/v1/echo?after=1"
+
+
+@pytest.mark.parametrize(
+    ("status", "method", "then"),
+    [(303, "PUT", "GET"), (302, "POST", "GET"), (301, "POST", "GET"), (307, "POST", "POST")],
+)
+def test_a_redirect_that_turns_the_call_into_a_get_drops_its_body_and_body_headers(
+    status: int, method: str, then: str
+) -> None:
+    body_headers = {
+        "content-type": "text/plain",
+        "content-encoding": "gzip",
+        "content-language": "fr",
+        "content-location": "/v1/draft",
+    }
+    outgoing = Outgoing(
+        split_base("https://api.example.com/v1"),
+        Target("api.example.com", ipaddress.ip_address("203.0.113.7")),
+        method,
+        "/v1/echo",
+        {"x-custom": "kept", **body_headers},
+        b"hello",
+        5.0,
+    )
+    redirect = httpx.Response(status, headers={"Location": "/v1/other"})
+
+    following = outgoing.follow(redirect)
+
+    assert following is not None
+    assert (following.method, following.path_and_query) == (then, "/v1/other")
+    if then == method:
+        assert (following.body, following.headers) == (b"hello", outgoing.headers)
+    else:
+        assert (following.body, following.headers) == (b"", {"x-custom": "kept"})
 
 
 @HANDLERS
