@@ -26,8 +26,8 @@ from django.http import HttpRequest, HttpResponseBase, JsonResponse, StreamingHt
 from django.views.decorators.csrf import csrf_exempt
 
 from .. import conf, netguard
-from ..engine.decision import Outcome, decide
-from ..middleware import is_same_origin, request_facts
+from ..engine.decision import Outcome
+from ..middleware import decide_request, is_same_origin, request_facts
 from ..store import store
 from . import access, ratelimit, stats
 from .client import Outgoing, RedirectRefusedError, asend, send
@@ -95,7 +95,8 @@ def _check_caller(request: HttpRequest) -> None:
     snapshot = store.loaded()
     if snapshot is None:
         raise RelayError(503, "policies_unavailable", "CORS policies are not loaded yet; retry")
-    decision = decide(snapshot, request_facts(request), conf.get().MAX_REQUESTED_HEADERS)
+    # Decided as the middleware decides it: a policy the relay's view names comes first.
+    decision = decide_request(snapshot, request_facts(request), conf.get().MAX_REQUESTED_HEADERS)
     if decision.outcome is not Outcome.ACTUAL_ALLOWED:
         raise RelayError(
             403,

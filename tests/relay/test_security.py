@@ -15,12 +15,13 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.test import Client
 
+from django_preflight.models import CorsPolicy
 from django_preflight.relay import ratelimit
 from django_preflight.relay.models import Upstream
 from django_preflight.relay.views import BodyAbortedError
 
-from . import resolver
-from .conftest import Connections, body, call, counters, drain
+from . import named_urls, resolver
+from .conftest import APP, Connections, body, call, counters, drain
 from .upstream import Upstream as LoopbackApi
 
 pytestmark = pytest.mark.usefixtures("relay_policy", "api_key")
@@ -440,6 +441,31 @@ def test_an_origin_the_relay_policy_refuses_gets_no_grant_and_no_call(
     assert form_post.content.startswith(b"Cross-origin request refused")
     assert api.received == []
     assert connections.attempts == []
+
+
+def test_the_relay_decides_with_the_policy_its_view_names_as_the_middleware_does(
+    client: Client,
+    named: Callable[..., Upstream],
+    api: LoopbackApi,
+    make_policy: Callable[..., CorsPolicy],
+    settings: Any,
+) -> None:
+    """The path's policy allows APP, the policy the view names does not: no grant, no call."""
+    partner = "https://partner.example"
+    make_policy((partner,), name=named_urls.POLICY, views_only=True)
+    settings.ROOT_URLCONF = "tests.relay.named_urls"
+    named()
+
+    refused = client.get("/relay/api/echo", HTTP_ORIGIN=APP)
+    assert refused.status_code == 403
+    assert refused.json()["error"] == "origin_refused"
+    assert "access-control-allow-origin" not in {k.lower() for k in refused.headers}
+    assert api.received == []
+
+    allowed = client.get("/relay/api/echo", HTTP_ORIGIN=partner)
+    assert allowed.status_code == 200
+    assert allowed.headers["Access-Control-Allow-Origin"] == partner
+    assert len(api.received) == 1
 
 
 def test_a_cross_site_request_without_origin_is_refused(
