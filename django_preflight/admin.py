@@ -63,7 +63,7 @@ def max_age_warning(policy: CorsPolicy) -> str:
     """Values above the cap are legal, but staff should know most browsers ignore the excess."""
     return gettext(
         "Chromium caps Max-Age at %(cap)s seconds, so Chrome and Edge cache the preflight "
-        "answers of policy “%(name)s” for two hours, not %(max_age)s seconds."
+        "answers of policy “%(name)s” for that long, not %(max_age)s seconds."
     ) % {"cap": MAX_AGE_CHROMIUM_CAP, "name": policy.name, "max_age": policy.max_age}
 
 

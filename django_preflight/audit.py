@@ -147,11 +147,10 @@ def _key(
     report_only: bool,
     limit: int,
 ) -> Key:
-    method = facts.request_method if facts.is_preflight else facts.method
     return Key(
         clip(facts.origin, min(limit, AUDIT_ORIGIN_LENGTH)),
         clip(facts.path, min(limit, AUDIT_PATH_LENGTH)),
-        clip(method, min(limit, AUDIT_METHOD_LENGTH)),
+        clip(facts.called_method, min(limit, AUDIT_METHOD_LENGTH)),
         clip(facts.request_headers, min(limit, AUDIT_HEADERS_LENGTH)),
         reason,
         clip(detail, min(limit, AUDIT_DETAIL_LENGTH)),

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from .engine import explain
@@ -22,6 +23,8 @@ from .engine.limits import (
     AUDIT_ORIGIN_LENGTH,
     AUDIT_PATH_LENGTH,
     MAX_AGE_CHROMIUM_CAP,
+    MAX_AGE_FIREFOX_CAP,
+    MAX_AGE_MISSING,
     ORIGIN_NOTE_LENGTH,
     ORIGIN_VALUE_LENGTH,
     PATH_PREFIX_LENGTH,
@@ -145,9 +148,15 @@ class CorsPolicy(models.Model):
         null=True,
         blank=True,
         default=600,
-        help_text=_(
-            "Seconds a browser may cache the preflight answer. Chromium caps it at 7200, "
-            "Firefox at 86400; left empty, browsers cache for 5 seconds."
+        help_text=format_lazy(
+            _(
+                "Seconds a browser may cache the preflight answer. Chromium caps it at "
+                "{chromium}, Firefox at {firefox}; left empty, browsers cache for {missing} "
+                "seconds."
+            ),
+            chromium=MAX_AGE_CHROMIUM_CAP,
+            firefox=MAX_AGE_FIREFOX_CAP,
+            missing=MAX_AGE_MISSING,
         ),
     )
     allow_private_network = models.BooleanField(

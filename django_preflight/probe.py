@@ -23,7 +23,7 @@ from .engine.browser import (
 )
 from .engine.causes import cause_of
 from .engine.fetch import CHROMIUM_RULES, Headers, Rules, Trace, follow
-from .engine.limits import MAX_AGE_CHROMIUM_CAP
+from .engine.limits import MAX_AGE_CHROMIUM_CAP, MAX_AGE_MISSING
 from .engine.origins import DEFAULT_PORTS
 
 MAX_BODY = 64 * 1024
@@ -199,7 +199,7 @@ def _warnings(trace: Trace) -> list[str]:
             if max_age is None:
                 warnings.append(
                     f"No Access-Control-Max-Age at {hop.url}: browsers cache this answer for "
-                    "5 seconds."
+                    f"{MAX_AGE_MISSING} seconds."
                 )
             elif max_age.isdigit() and int(max_age) > MAX_AGE_CHROMIUM_CAP:
                 warnings.append(

@@ -61,7 +61,7 @@ def report_refusal(
             for value in (
                 facts.origin,
                 facts.path,
-                facts.request_method if facts.is_preflight else facts.method,
+                facts.called_method,
                 facts.request_headers,
             )
         )

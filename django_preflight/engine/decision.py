@@ -68,6 +68,11 @@ class RequestFacts(NamedTuple):
             self.method == "OPTIONS" and self.origin is not None and self.request_method is not None
         )
 
+    @property
+    def called_method(self) -> str | None:
+        """The method the page calls with: the one a preflight asks about, else the request's."""
+        return self.request_method if self.is_preflight else self.method
+
 
 class ReadyAnswer:
     """A preflight's header block, checked once, and what the web layer prepared from it.

@@ -25,7 +25,13 @@ from .browser import (
     console_line,
 )
 from .fetch import CHROMIUM_RULES, Rules, Trace
-from .limits import MAX_AGE_CHROMIUM_CAP, MAX_AGE_FIREFOX_CAP, MAX_AGE_WEBKIT_CAP, MAX_REDIRECTS
+from .limits import (
+    MAX_AGE_CHROMIUM_CAP,
+    MAX_AGE_FIREFOX_CAP,
+    MAX_AGE_MISSING,
+    MAX_AGE_WEBKIT_CAP,
+    MAX_REDIRECTS,
+)
 
 
 class Engine(str, Enum):
@@ -146,7 +152,8 @@ MODELS: dict[Engine, EngineModel] = {
         checks_address_space=True,
         forbids_user_agent=True,
         differences=(
-            f"Max-Age is capped at {MAX_AGE_CHROMIUM_CAP} seconds (missing: 5 seconds).",
+            f"Max-Age is capped at {MAX_AGE_CHROMIUM_CAP} seconds "
+            f"(missing: {MAX_AGE_MISSING} seconds).",
             "'*' in Access-Control-Allow-Headers covers Authorization (the standard says it "
             "never does); only a DevTools issue flags it.",
             "A page in a more public address space may not call a private or loopback one "
@@ -162,7 +169,8 @@ MODELS: dict[Engine, EngineModel] = {
         checks_address_space=False,
         forbids_user_agent=False,
         differences=(
-            f"Max-Age is capped at {MAX_AGE_FIREFOX_CAP} seconds (missing: 5 seconds).",
+            f"Max-Age is capped at {MAX_AGE_FIREFOX_CAP} seconds "
+            f"(missing: {MAX_AGE_MISSING} seconds).",
             "User-Agent is not a forbidden header: setting it makes the call preflighted.",
             "A redirect that turns a preflighted request into a GET (303, or 301/302 of a POST) "
             "sends the target a preflight for GET that still names the original headers: the "

@@ -33,6 +33,8 @@ AUDIT_DETAIL_LENGTH = 100
 MAX_AGE_CHROMIUM_CAP = 7200
 MAX_AGE_FIREFOX_CAP = 86400
 MAX_AGE_WEBKIT_CAP = 600
+MAX_AGE_MISSING = 5
+"""What browsers cache a preflight's answer for when it sends no Max-Age."""
 MAX_AGE_LIMIT = MAX_AGE_FIREFOX_CAP
 
 # Redirects a browser follows for one fetch() before it gives up (the Fetch standard's 20).

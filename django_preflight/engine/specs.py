@@ -49,7 +49,7 @@ class PolicySpec:
     """Request header names, case-insensitive; '*' means any but authorization."""
     exposed_headers: tuple[str, ...] = ()
     max_age: int | None = None
-    """Seconds; None sends no Max-Age (browsers then cache for 5 s)."""
+    """Seconds; None sends no Max-Age (browsers then cache for ``MAX_AGE_MISSING``)."""
     allow_private_network: bool = False
     origins: tuple[OriginSpec, ...] = ()
     report_only: bool = False
