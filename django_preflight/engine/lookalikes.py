@@ -38,6 +38,25 @@ class LookAlike:
     how: str
 
 
+def site_of(host: str) -> str:
+    """The part of ``host`` one registers (``example.co.uk``, ``me.github.io``), or the host
+    itself when it is a public suffix or an address."""
+    return registrable_domain(host) or host
+
+
+def dot_variants(host: str) -> Iterator[str]:
+    """The host with one dot turned into a letter, for each dot in turn: a name anyone can
+    register that an unescaped ``.`` in a regex also accepts."""
+    for index, char in enumerate(host):
+        if char == ".":
+            yield f"{host[:index]}x{host[index + 1 :]}"
+
+
+def other_port(port: int | None) -> int:
+    """A port the intended origin does not use, for a look-alike that differs only there."""
+    return 8443 if port != 8443 else 8444
+
+
 def lookalike_origins(intended: str) -> tuple[LookAlike, ...]:
     """Origins an attacker can obtain that resemble ``intended`` (a browser-form origin).
 
@@ -48,11 +67,9 @@ def lookalike_origins(intended: str) -> tuple[LookAlike, ...]:
     if parsed is None:
         return ()
     host = parsed.host
-    site = registrable_domain(host) or host
+    site = site_of(host)
     hosts = [(ATTACKER_LABEL + site, f"a label prepended to {site} without a dot")]
-    for index, char in enumerate(host):
-        if char == ".":
-            hosts.append((f"{host[:index]}x{host[index + 1 :]}", "a dot replaced by a letter"))
+    hosts.extend((variant, "a dot replaced by a letter") for variant in dot_variants(host))
     hosts.append((host + ATTACKER_SUFFIX, "a suffix appended to the host"))
     found = [
         LookAlike(Origin(parsed.scheme, other, parsed.port).serialise(), how)
@@ -61,10 +78,8 @@ def lookalike_origins(intended: str) -> tuple[LookAlike, ...]:
     ]
     if parsed.scheme == "https":
         found.append(LookAlike(Origin("http", host, parsed.port).serialise(), "http for https"))
-    for port in (8443, 8444):
-        if port != parsed.port:
-            found.append(LookAlike(Origin(parsed.scheme, host, port).serialise(), "another port"))
-            break
+    another = Origin(parsed.scheme, host, other_port(parsed.port))
+    found.append(LookAlike(another.serialise(), "another port"))
     if parsed.port is not None:
         found.append(LookAlike(Origin(parsed.scheme, host, None).serialise(), "another port"))
     return tuple(found)

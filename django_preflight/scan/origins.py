@@ -12,8 +12,9 @@ import ipaddress
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import Enum
+from itertools import islice
 
-from ..engine import suffixes
+from ..engine.lookalikes import dot_variants, other_port, site_of
 from ..engine.origins import Origin, parse_request_origin
 
 LABEL = "preflight-scan"
@@ -92,7 +93,7 @@ def look_alikes(base: Origin) -> Iterable[HostileOrigin]:
     """The look-alikes of one trusted origin, one or two per kind."""
     trusted = base.serialise()
     host, port = base.host, _port_text(base.port)
-    registrable = registrable_domain(host)
+    registrable = site_of(host)
 
     def make(
         kind: Kind, new_host: str, scheme: str = base.scheme, tail: str = port
@@ -103,16 +104,14 @@ def look_alikes(base: Origin) -> Iterable[HostileOrigin]:
     # would be a subdomain of the trusted site, which the subdomain look-alike covers.)
     yield make(Kind.SUFFIX, LABEL + registrable)
     yield make(Kind.PREFIX, f"{host}.{LABEL}.example", tail="")
-    dots = [index for index, char in enumerate(host) if char == "."]
-    for index in dots[:MAX_DOT_VARIANTS]:
-        yield make(Kind.UNESCAPED_DOT, host[:index] + "x" + host[index + 1 :])
+    for variant in islice(dot_variants(host), MAX_DOT_VARIANTS):
+        yield make(Kind.UNESCAPED_DOT, variant)
     for char in SPECIAL_CHARACTERS:
         yield make(Kind.SPECIAL_CHARACTER, f"{host}{char}.{LABEL}.example", tail="")
     yield make(Kind.SUBDOMAIN, f"{LABEL}.{host}")
     if base.scheme == "https":
         yield make(Kind.HTTP, host, scheme="http")
-    other_port = 8443 if base.port != 8443 else 8444
-    yield make(Kind.OTHER_PORT, host, tail=f":{other_port}")
+    yield make(Kind.OTHER_PORT, host, tail=f":{other_port(base.port)}")
 
 
 def explained_by(hostile: HostileOrigin) -> Kind | None:
@@ -129,15 +128,8 @@ def explained_by(hostile: HostileOrigin) -> Kind | None:
     if hostile.kind is Kind.UNESCAPED_DOT:
         base, variant = parse_request_origin(hostile.base), parse_request_origin(hostile.value)
         if base is not None and variant is not None:
-            registrable = registrable_domain(base.host)
-            return Kind.SUFFIX if variant.host.endswith(registrable) else None
+            return Kind.SUFFIX if variant.host.endswith(site_of(base.host)) else None
     return None
-
-
-def registrable_domain(host: str) -> str:
-    """The part of ``host`` one registers (``example.com``, ``example.co.uk``, ``me.github.io``),
-    from the Public Suffix List the policy compiler uses; the host itself for a public suffix."""
-    return suffixes.registrable_domain(host) or host
 
 
 def _port_text(port: int | None) -> str:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from django_preflight.engine.lookalikes import site_of
 from django_preflight.engine.origins import parse_request_origin
-from django_preflight.scan.origins import Kind, hostile_origins, registrable_domain
+from django_preflight.scan.origins import Kind, hostile_origins
 from django_preflight.scan.plan import MAX_HOSTILE, MAX_TRUSTED, make_plan, url_origin
 
 URL = "https://api.example.com/v1/notes/"
@@ -81,6 +82,6 @@ def test_without_trusted_origins_the_url_origin_stands_in() -> None:
     ],
 )
 def test_suffix_look_alikes_glue_onto_the_registrable_domain(host: str, registrable: str) -> None:
-    assert registrable_domain(host) == registrable
+    assert site_of(host) == registrable
     suffixes = by_kind([f"https://{host}"], f"https://{host}/")[Kind.SUFFIX]
     assert suffixes == [f"https://preflight-scan{registrable}"]
