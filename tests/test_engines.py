@@ -17,8 +17,10 @@ from django_preflight.engine.engines import (
     Engine,
     every_sentence,
     lines,
+    parse_pasted,
     trace_lines,
 )
+from django_preflight.engine.explain import console_lines
 from django_preflight.engine.fetch import Trace, follow
 
 URL = "http://api.example/notes/"
@@ -257,3 +259,16 @@ def test_troubleshooting_lists_every_sentence_of_every_engine(engine: Engine) ->
         if not re.search(".*?".join(re.escape(part) for part in parts), text):
             missing.append(template)
     assert missing == []
+
+
+@pytest.mark.parametrize("status", [204, 403])
+def test_a_pasted_line_of_any_engine_gives_back_the_call_it_was_made_for(status: int) -> None:
+    url, origin = "https://api.example/caf%C3%A9/?page=2", "https://app.example"
+    # Firefox never names the origin; WebKit only when Allow-Origin is what failed, and a
+    # non-2xx preflight fails on its status first.
+    names_origin = {Engine.CHROMIUM: True, Engine.FIREFOX: False, Engine.WEBKIT: status < 300}
+    for engine, logged in console_lines(origin, url, "PUT", status).items():
+        pasted = parse_pasted("\n".join(logged))
+        assert pasted is not None, engine
+        assert pasted.url == url, engine
+        assert pasted.origin == (origin if names_origin[engine] else None), engine

@@ -18,6 +18,10 @@ SIMPLE_METHODS = frozenset({"GET", "HEAD", "POST"})
 NORMALISED_METHODS = frozenset({"DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 CORS_BLOCKED = "has been blocked by CORS policy"
+CHROMIUM_LINE = (
+    "Access to fetch at '{url}'{redirected} from origin '{origin}' " + CORS_BLOCKED + ": "
+)
+"""The start of Chromium's console line; ``sentence`` follows it."""
 
 
 class Check(str, Enum):
@@ -129,10 +133,8 @@ def console_line(page_origin: str, url: str, first_url: str, failure: Failure) -
     if failure.check is Check.TOO_MANY_REDIRECTS:
         return CHROMIUM[failure.check]
     redirected = f" (redirected from '{first_url}')" if url != first_url else ""
-    return (
-        f"Access to fetch at '{url}'{redirected} from origin '{page_origin}' {CORS_BLOCKED}: "
-        + sentence(failure)
-    )
+    start = CHROMIUM_LINE.format(url=url, redirected=redirected, origin=page_origin)
+    return start + sentence(failure)
 
 
 @dataclass(frozen=True, slots=True)

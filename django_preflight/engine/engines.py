@@ -15,6 +15,7 @@ from urllib.parse import urljoin
 
 from .browser import (
     CHROMIUM,
+    CHROMIUM_LINE,
     REDIRECT_STATUSES,
     Check,
     CorsRequest,
@@ -362,14 +363,27 @@ class Pasted:
 
 
 MAX_PASTED = 4096
+_PLACEHOLDER = re.compile(r"\{\w*\}")
+
+
+def _finder(template: str, name: str, value: str) -> re.Pattern[str]:
+    """A pattern that finds the ``{name}`` of a console line made from ``template``: the text on
+    each side of the placeholder, as far as the next one, around ``value``, which captures it."""
+    before, _, after = template.partition("{" + name + "}")
+    before, after = _PLACEHOLDER.split(before)[-1], _PLACEHOLDER.split(after)[0]
+    return re.compile(re.escape(before) + value + re.escape(after))
+
+
+_QUOTED = r"([^'\s]+)"
 _PASTED_URL = (
-    re.compile(r"Access to fetch at '([^'\s]+)'"),
-    re.compile(r"disallows reading the remote resource at \u2018?([^\s\u2018\u2019]+?)\u2019?\. "),
-    re.compile(r"Fetch API cannot load (\S+) due to access control checks"),
+    _finder(CHROMIUM_LINE, "url", _QUOTED),
+    # Some Firefox versions quote the URL in typographic quotes.
+    _finder(FIREFOX_BLOCKED, "url", "\u2018?([^\\s\u2018\u2019]+?)\u2019?"),
+    _finder(WEBKIT_CANNOT_LOAD, "url", r"(\S+)"),
 )
 _PASTED_ORIGIN = (
-    re.compile(r"from origin '([^'\s]+)' has been blocked"),
-    re.compile(r"Origin (\S+) is not allowed by Access-Control-Allow-Origin"),
+    _finder(CHROMIUM_LINE, "origin", _QUOTED),
+    _finder(_WEBKIT_ORIGIN, "origin", r"(\S+)"),
 )
 
 
