@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from django_preflight.engine.advice import Cause, advise, refusal
+from django_preflight.engine.advice import Cause, advise, fix_for, refusal
 from django_preflight.engine.browser import CHROMIUM, Check, Failure, Stage, sentence
 from django_preflight.engine.decision import Reason
+from django_preflight.scan.findings import (
+    PREFLIGHT_AUTH,
+    PREFLIGHT_REDIRECT,
+    WILDCARD_WITH_CREDENTIALS,
+)
 
 PARAMS = {
     name: "X"
@@ -57,3 +62,19 @@ def test_method_and_header_failures_carry_no_preflight_prefix() -> None:
     )
     origin = sentence(Failure(Check.ALLOW_ORIGIN_MISSING, Stage.PREFLIGHT))
     assert origin.startswith("Response to preflight request doesn't pass access control check: ")
+
+
+def test_the_scan_states_the_fixes_the_probe_gives_for_the_same_causes() -> None:
+    params = {"kind": "preflight", "status": "401", "location": "/login/"}
+    for check, cause in (
+        (PREFLIGHT_AUTH, Cause.PREFLIGHT_AUTH),
+        (PREFLIGHT_REDIRECT, Cause.PREFLIGHT_REDIRECTED),
+        (WILDCARD_WITH_CREDENTIALS, Cause.WILDCARD_WITH_CREDENTIALS),
+    ):
+        assert check.fix.startswith(advise(cause.value, **params).fix)
+    assert "from an allowlist" in WILDCARD_WITH_CREDENTIALS.fix
+
+
+def test_a_fix_that_names_the_call_s_values_cannot_be_stated_on_its_own() -> None:
+    with pytest.raises(ValueError, match="redirect-target-without-cors"):
+        fix_for(Cause.REDIRECT_TARGET_WITHOUT_CORS)

@@ -140,7 +140,9 @@ _TEXT: dict[str, tuple[str, str]] = {
     ),
     Cause.WILDCARD_WITH_CREDENTIALS.value: (
         "The {kind} answers Access-Control-Allow-Origin: * to a call with credentials.",
-        "Echo the page's origin instead of '*' and send Access-Control-Allow-Credentials: true.",
+        "Answer with the calling origin, taken from an allowlist, and "
+        "Access-Control-Allow-Credentials: true; or keep '*' and make the API public, without "
+        "credentials.",
     ),
     Cause.ORIGIN_MISMATCH.value: (
         "The {kind} allows another origin ('{value}'): a hard-coded value, or a shared cache "
@@ -258,6 +260,15 @@ def advise(code: str, **params: str) -> Advice:
     """The cause and fix for one code, with its parameters filled in."""
     cause, fix = _TEXT[code]
     return Advice(code, cause.format(**params), fix.format(**params))
+
+
+def fix_for(cause: Cause) -> str:
+    """The fix of a cause that needs no parameters, for a report that states it on its own
+    (the scanner's findings); ValueError for one whose fix names the call's values."""
+    fix = _TEXT[cause.value][1]
+    if "{" in fix:
+        raise ValueError(f"the fix for {cause.value} names the call's values")
+    return fix
 
 
 # The one-click changes the audit offers, as its confirmation page words them.

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from ..engine.advice import Cause, fix_for
 from ..engine.browser import RawResponse, cacheable_for_another_origin, check_preflight
 from ..engine.causes import answered_by_authentication
 from ..engine.ranked import RankedEnum
@@ -119,9 +120,7 @@ GRANT_CHECKS: dict[Kind, Check] = {
 WILDCARD_WITH_CREDENTIALS = Check(
     "wildcard-with-credentials",
     "'*' is answered to credentialed calls",
-    "Answer with the calling origin, taken from an allowlist, and "
-    "Access-Control-Allow-Credentials: true; or keep '*' and make the API public, without "
-    "credentials.",
+    fix_for(Cause.WILDCARD_WITH_CREDENTIALS),
 )
 MISSING_VARY = Check(
     "missing-vary-origin",
@@ -131,14 +130,13 @@ MISSING_VARY = Check(
 PREFLIGHT_AUTH = Check(
     "preflight-auth-required",
     "The trusted origin's preflight is answered by authentication",
-    "Answer preflights before authentication: they never carry cookies or Authorization. "
-    "With django-preflight, put PreflightMiddleware first in MIDDLEWARE.",
+    fix_for(Cause.PREFLIGHT_AUTH)
+    + " With django-preflight, put PreflightMiddleware first in MIDDLEWARE.",
 )
 PREFLIGHT_REDIRECT = Check(
     "preflight-redirected",
     "The trusted origin's preflight is redirected",
-    "Call the final URL directly (trailing slash, HTTPS, host), or answer preflights before "
-    "any redirecting middleware.",
+    fix_for(Cause.PREFLIGHT_REDIRECTED),
 )
 
 CHECKS: tuple[Check, ...] = (
